@@ -145,7 +145,7 @@ func Deny(targets []DenyTarget, uid uint32, dryRun bool) []Result {
 			trees[target.Tree] = t
 		}
 		if t.err != nil {
-			r.Err = t.err
+			r.Err = fmt.Errorf("deny %s in %s: %w", target.Path, target.Tree, t.err)
 			continue
 		}
 		r.Status, r.Before, r.After, r.Err = deny(t.fd, target.Path, uid, dryRun)
