@@ -32,6 +32,8 @@ type cli struct {
 	Validate validateCmd `cmd:"" help:"Check a policy: errors (exit 1) and warnings."`
 	Compile  compileCmd  `cmd:"" help:"Write the generated tree of a policy to a directory."`
 	Diff     diffCmd     `cmd:"" help:"Compare the generated trees of two policies."`
+	Plan     planCmd     `cmd:"" help:"Show what apply would change on this host."`
+	Apply    applyCmd    `cmd:"" help:"Converge this host to the policy."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
