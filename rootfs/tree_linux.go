@@ -448,7 +448,8 @@ func (op *treeOp) unsafe(parent int, name string, at loc, err error) error {
 	case errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR):
 		reason = "is not a directory"
 		var st unix.Stat_t
-		if unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		serr := ignoringEINTR(func() error { return unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+		if serr == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 			reason = "is a symbolic link"
 		}
 	case errors.Is(err, unix.EXDEV):
