@@ -126,6 +126,15 @@ type Result struct {
 // carries the entry gets no write at all, so a second run leaves every
 // ctime alone.
 func Deny(targets []DenyTarget, uid uint32, dryRun bool) []Result {
+	results := make([]Result, len(targets))
+	fds, err := openProcFds()
+	if err != nil {
+		for i, target := range targets {
+			results[i] = Result{Target: target, Err: fmt.Errorf("deny %s in %s: %w", target.Path, target.Tree, err)}
+		}
+		return results
+	}
+	defer unix.Close(fds)
 	trees := make(map[string]tree)
 	defer func() {
 		for _, t := range trees {
@@ -135,7 +144,6 @@ func Deny(targets []DenyTarget, uid uint32, dryRun bool) []Result {
 		}
 	}()
 
-	results := make([]Result, len(targets))
 	for i, target := range targets {
 		r := &results[i]
 		r.Target = target
@@ -148,7 +156,7 @@ func Deny(targets []DenyTarget, uid uint32, dryRun bool) []Result {
 			r.Err = fmt.Errorf("deny %s in %s: %w", target.Path, target.Tree, t.err)
 			continue
 		}
-		r.Status, r.Before, r.After, r.Err = deny(t.fd, target.Path, uid, dryRun)
+		r.Status, r.Before, r.After, r.Err = deny(fds, t.fd, target.Path, uid, dryRun)
 		if r.Err != nil {
 			r.Status = 0
 			r.Err = fmt.Errorf("deny %s in %s: %w", target.Path, target.Tree, r.Err)
@@ -175,8 +183,9 @@ func openTree(dir string) tree {
 	return tree{fd: fd}
 }
 
-// deny does Deny's work at one path inside the tree rootFd.
-func deny(rootFd int, unsafePath string, uid uint32, dryRun bool) (Status, ACL, ACL, error) {
+// deny does Deny's work at one path inside the tree rootFd; fds is a
+// handle on /proc/self/fd.
+func deny(fds, rootFd int, unsafePath string, uid uint32, dryRun bool) (Status, ACL, ACL, error) {
 	if unsafePath == "" {
 		return 0, nil, nil, errors.New("empty path")
 	}
@@ -206,7 +215,7 @@ func deny(rootFd int, unsafePath string, uid uint32, dryRun bool) (Status, ACL, 
 	}
 
 	// Reopen the very inode for reading, for the xattr calls.
-	f, err := reopen(pathFd, &st)
+	f, err := reopen(fds, pathFd, &st)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -257,26 +266,56 @@ func openInRoot(rootFd int, unsafePath string) (int, error) {
 	return -1, os.NewSyscallError("openat2", unix.EAGAIN)
 }
 
-// reopen opens the inode behind an O_PATH handle for reading, through
-// its /proc/self/fd entry, and checks that it got the same inode.
-func reopen(pathFd int, want *unix.Stat_t) (*os.File, error) {
-	name := "/proc/self/fd/" + strconv.Itoa(pathFd)
+// openProcFds opens /proc/self/fd, through which reopen turns O_PATH
+// handles into readable files, and checks that it is the kernel's
+// procfs: anything else mounted there could hand back another file.
+// One handle, checked once, serves a whole Deny.
+//
+// TODO(acl): on Linux 6.13 and later, getxattrat(2) and setxattrat(2)
+// take the O_PATH handle itself (AT_EMPTY_PATH), which would spare the
+// reopen, about a third of the cost of a run with nothing to change;
+// keep this path for older kernels such as Debian 12's 6.1.
+func openProcFds() (int, error) {
 	fd, err := retryEINTR(func() (int, error) {
-		return unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		return unix.Open("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	})
 	if err != nil {
-		return nil, &os.PathError{Op: "reopen", Path: name, Err: err}
+		return -1, &os.PathError{Op: "open", Path: "/proc/self/fd", Err: err}
 	}
-	f := os.NewFile(uintptr(fd), name)
+	var fs unix.Statfs_t
+	if _, err := retryEINTR(func() (int, error) { return 0, unix.Fstatfs(fd, &fs) }); err != nil {
+		unix.Close(fd)
+		return -1, &os.PathError{Op: "fstatfs", Path: "/proc/self/fd", Err: err}
+	}
+	if fs.Type != unix.PROC_SUPER_MAGIC {
+		unix.Close(fd)
+		return -1, fmt.Errorf("/proc/self/fd is not on procfs (file system type %#x)", fs.Type)
+	}
+	return fd, nil
+}
+
+// reopen opens the inode behind an O_PATH handle for reading, through
+// its entry in /proc/self/fd (the handle fds), and checks that it got
+// the same inode. Opening that magic link reopens the very file the
+// handle holds, without resolving any path again (proc(5),
+// /proc/pid/fd).
+func reopen(fds, pathFd int, want *unix.Stat_t) (*os.File, error) {
+	name := strconv.Itoa(pathFd)
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Openat(fds, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "reopen", Path: "/proc/self/fd/" + name, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), "/proc/self/fd/"+name)
 	var st unix.Stat_t
 	if err := fstat(fd, &st); err != nil {
 		f.Close()
 		return nil, os.NewSyscallError("fstat", err)
 	}
 	if st.Dev != want.Dev || st.Ino != want.Ino {
-		// Only a /proc that is not the kernel's procfs gets here.
 		f.Close()
-		return nil, fmt.Errorf("reopen %s: got another inode", name)
+		return nil, fmt.Errorf("reopen /proc/self/fd/%s: got another inode", name)
 	}
 	return f, nil
 }

@@ -313,3 +313,32 @@ func runChild(t *testing.T, name, arg string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// TestDenyMalformedACL: the kernel stores named entries out of order or
+// repeated when root writes them raw (posix_acl_valid checks neither),
+// and the first matching entry wins its access check. Deny does not
+// guess which one was meant: it reports the file and leaves it alone.
+func TestDenyMalformedACL(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	requireACLs(t, dir)
+	for name, value := range map[string][]byte{
+		"repeated": raw(2, rUO, rU(33, 0), rU(33, 4), rGO, rM, rO),
+		"unsorted": raw(2, rUO, rU(40, 0), rU(33, 4), rGO, rM, rO),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(dir, name)
+			writeFile(t, f, nil, 0o755)
+			if err := unix.Setxattr(f, AccessXattr, value, 0); err != nil {
+				skipOrFail(t, "the kernel refuses the raw ACL: "+err.Error())
+			}
+			r := Deny([]DenyTarget{{Tree: dir, Path: "/" + name}}, 33, false)[0]
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "decode ACL") {
+				t.Errorf("Deny = %+v, want a decode error", r)
+			}
+			if got := rawXattr(t, f); string(got) != string(value) {
+				t.Errorf("Deny changed the attribute to %x", got)
+			}
+		})
+	}
+}
