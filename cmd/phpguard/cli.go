@@ -34,6 +34,7 @@ type cli struct {
 	Diff     diffCmd     `cmd:"" help:"Compare the generated trees of two policies."`
 	Plan     planCmd     `cmd:"" help:"Show what apply would change on this host."`
 	Apply    applyCmd    `cmd:"" help:"Converge this host to the policy."`
+	Verify   verifyCmd   `cmd:"" help:"Prove each promise with a private Apache on 127.0.0.1."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
