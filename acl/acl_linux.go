@@ -116,7 +116,9 @@ type Result struct {
 
 // Deny gives uid the entry user:UID:--- in the access ACL of every
 // target's file, keeping every other entry and recomputing the mask as
-// setfacl does. A symbolic link is followed inside its tree, and the
+// setfacl -m does. A file whose entry is --- already is left as it is,
+// even when its mask differs from what setfacl would compute (after a
+// chmod, say). A symbolic link is followed inside its tree, and the
 // entry lands on the regular file it leads to. A target whose path does
 // not exist in its tree is Absent, not an error. A file that is not a
 // regular file, is owned by uid (its owner entry, not the named one,
@@ -226,10 +228,14 @@ func deny(fds, rootFd int, unsafePath string, uid uint32, dryRun bool) (Status, 
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	after := before.SetUser(uid, PermNone)
-	if after.Equal(before) {
-		return Unchanged, before, after, nil
+	// An entry that is --- already is left alone, mask and all: a
+	// chmod of the group bits since the last run changed the mask, not
+	// the entry, and recomputing the mask now would undo that chmod on
+	// every run without denying anything more.
+	if p, ok := before.Get(User, uid); ok && p == PermNone {
+		return Unchanged, before, before, nil
 	}
+	after := before.SetUser(uid, PermNone)
 	if dryRun {
 		return Changed, before, after, nil
 	}

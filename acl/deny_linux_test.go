@@ -196,7 +196,7 @@ func TestDenyKeepsEntries(t *testing.T) {
 		{"-m", "u:nobody:rwx,g:nogroup:r--,m::r--"},
 		{"-m", "u:www-data:rwx"},
 		{"-m", "g:www-data:rwx,u:1000:--x"},
-		{"-m", "u:www-data:---,m::rwx"},
+		{"-m", "u:www-data:--x,m::rwx"},
 	} {
 		t.Run(strings.Join(setup, " "), func(t *testing.T) {
 			ours, theirs := filepath.Join(dir, fmt.Sprint(i, "-ours")), filepath.Join(dir, fmt.Sprint(i, "-setfacl"))
@@ -340,5 +340,50 @@ func TestDenyMalformedACL(t *testing.T) {
 				t.Errorf("Deny changed the attribute to %x", got)
 			}
 		})
+	}
+}
+
+// TestDenyAfterChmod: a chmod of a denied file changes the mask (the
+// group bits), never the named entry, so the HTTP user stays denied, and
+// the next Deny leaves the file and its mode alone instead of
+// recomputing the mask back.
+func TestDenyAfterChmod(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	requireACLs(t, dir)
+	f := filepath.Join(dir, "rm")
+	writeFile(t, f, nil, 0o750)
+	targets := []DenyTarget{{Tree: dir, Path: "/rm"}}
+	if r := Deny(targets, 33, false)[0]; r.Status != Changed {
+		t.Fatalf("Deny = %+v", r)
+	}
+	for _, mode := range []uint32{0o777, 0o700, 0o4755} {
+		if err := unix.Chmod(f, mode); err != nil {
+			t.Fatal(err)
+		}
+		a, err := Read(openRead(t, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := a.Get(User, 33); !ok || p != PermNone {
+			t.Errorf("after chmod %o: %v, want user:33:--- kept", mode, a)
+		}
+		if got := a.Mode(); got != mode&0o777 {
+			t.Errorf("after chmod %o: the ACL gives mode %o", mode, got)
+		}
+		if got := a.Effective(0, 0, 33, []uint32{0, 33}); got != PermNone {
+			t.Errorf("after chmod %o: uid 33 has %s", mode, got)
+		}
+		before := ctime(t, f)
+		if r := Deny(targets, 33, false)[0]; r.Status != Unchanged || r.Err != nil {
+			t.Errorf("Deny after chmod %o = %+v, want unchanged", mode, r)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(f, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode&0o7777 != mode || st.Ctim.Nano() != before {
+			t.Errorf("Deny after chmod %o left mode %o, ctime %d (was %d)", mode, st.Mode&0o7777, st.Ctim.Nano(), before)
+		}
 	}
 }
