@@ -221,9 +221,11 @@ func InitEnter() {
 	// execs: keep the goroutine on it.
 	runtime.LockOSThread()
 	status, err := enterChild()
-	report := os.NewFile(childErrorFD, "error")
-	if report != nil && err != nil {
-		fmt.Fprint(report, err.Error())
+	if err != nil {
+		// To Enter; to stderr when this process was not started by it.
+		if _, werr := unix.Write(childErrorFD, []byte(err.Error())); werr != nil {
+			fmt.Fprintf(os.Stderr, "phpguard: enter: %v\n", err)
+		}
 	}
 	os.Exit(status)
 }

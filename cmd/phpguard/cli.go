@@ -35,6 +35,7 @@ type cli struct {
 	Plan     planCmd     `cmd:"" help:"Show what apply would change on this host."`
 	Apply    applyCmd    `cmd:"" help:"Converge this host to the policy."`
 	Verify   verifyCmd   `cmd:"" help:"Prove each promise with a private Apache on 127.0.0.1."`
+	Enter    enterCmd    `cmd:"" help:"Run a command inside an account's pivot root, as the account."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
