@@ -1,0 +1,742 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Validate checks p against every rule of the policy format and returns
+// the errors found, in no particular order. Load and Parse call it; a
+// Policy built in code can be checked with it too (its messages then
+// carry no positions).
+func Validate(p *Policy) List {
+	return validate(p, nil)
+}
+
+// maxID is the largest uid or gid an account may have: (uid_t)-1 means
+// "leave unchanged" to chown(2) and setresuid(2), and 65534 aside, the
+// kernel accepts everything below it.
+const maxID = 1<<32 - 2
+
+// checker collects the errors of one validation.
+type checker struct {
+	p    *Policy
+	skip map[string]bool // paths that already have an error from loading
+	errs List
+
+	accDir   string // the accounts directory, cleaned,
+	accDirOK bool   // if it is valid
+}
+
+func validate(p *Policy, skip map[string]bool) List {
+	c := &checker{p: p, skip: skip}
+	if acc := p.Server.Paths.Accounts; !skip["server.paths.accounts"] && pathReason(acc, true) == "" && cleanPath(acc) != "/" {
+		c.accDir, c.accDirOK = cleanPath(acc), true
+	}
+	if !c.skip["version"] && p.Version != Version {
+		c.errorf("version", "version %d is not supported: this phpguard reads version %d", p.Version, Version)
+	}
+	c.server()
+	c.accounts()
+	return c.errs
+}
+
+func (c *checker) errorf(path, format string, args ...any) {
+	c.errs.Add(SevError, posOf(c.p, path), path, format, args...)
+}
+
+// posOf returns the position of the value at path or, for a default
+// that was not written, of the nearest value around it that was:
+// server.php.open_basedir[0] falls back to server.php, then server,
+// then the top of the file.
+func posOf(p *Policy, path string) Pos {
+	for {
+		if pos, ok := p.pos[path]; ok {
+			return pos
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			if path == "" {
+				return Pos{}
+			}
+			path = ""
+			continue
+		}
+		path = path[:i]
+	}
+}
+
+// accountsDir returns the accounts directory, cleaned, if it is valid.
+func (c *checker) accountsDir() (string, bool) {
+	return c.accDir, c.accDirOK
+}
+
+// where names the place of the value at path for messages about a
+// second occurrence: its YAML path and, when known, its position.
+func (c *checker) where(path string) string {
+	if pos, ok := c.p.pos[path]; ok && pos.Line > 0 {
+		return path + " (" + pos.String() + ")"
+	}
+	return path
+}
+
+func (c *checker) server() {
+	s := &c.p.Server
+	c.httpUser(s.HTTPUser)
+	c.serverPaths()
+	c.layers()
+	c.functions("server.php.disable_functions", s.PHP.DisableFunctions)
+	if s.PHP.OpenBasedir != nil && len(s.PHP.OpenBasedir) == 0 && !c.skip["server.php.open_basedir"] {
+		// PHP reads an empty open_basedir as no restriction at all.
+		c.errorf("server.php.open_basedir", "must list at least one directory: an empty open_basedir means no restriction at all")
+	}
+	c.openBasedir("server.php.open_basedir", s.PHP.OpenBasedir)
+	for i, b := range s.Deny.Binaries {
+		p := index("server.deny.binaries", i)
+		if c.skip[p] {
+			continue
+		}
+		if r := pathReason(b, false); r != "" {
+			c.errorf(p, "binary %q %s", b, r)
+		} else if strings.HasSuffix(b, "/") && b != "/" {
+			c.errorf(p, "binary %q names a directory: remove the trailing /", b)
+		}
+	}
+	c.listen()
+	c.command("server.apache.configtest", s.Apache.ConfigTest)
+	c.command("server.apache.reload", s.Apache.Reload)
+	c.skeleton()
+}
+
+// httpUser checks the HTTP user: a user name as useradd(8) accepts it
+// or a uid, and not root, whom the deny ACLs could not hold.
+func (c *checker) httpUser(u string) {
+	const p = "server.http_user"
+	if c.skip[p] {
+		return
+	}
+	if n, err := strconv.ParseUint(u, 10, 32); err == nil {
+		if n == 0 {
+			c.errorf(p, "http_user must not be root (uid 0): the deny ACLs do not hold root")
+		} else if n > maxID {
+			c.errorf(p, "http_user uid %d is out of range (1 to %d)", n, maxID)
+		}
+		return
+	}
+	if u == "root" {
+		c.errorf(p, "http_user must not be root: the deny ACLs do not hold root")
+		return
+	}
+	if !userName(u) {
+		c.errorf(p, "http_user %q is neither a user name (lower-case letters, digits, _ and -, up to 32) nor a uid", u)
+	}
+}
+
+func userName(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' || ('0' <= s[0] && s[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !('a' <= ch && ch <= 'z' || '0' <= ch && ch <= '9' || ch == '_' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *checker) serverPaths() {
+	ps := &c.p.Server.Paths
+	acc, accOK := c.accountsDir()
+	for _, f := range []struct {
+		key, value string
+		apache     bool // written into Apache or ini syntax
+		file       bool // names a file, not a directory
+	}{
+		{"layers", ps.Layers, false, false},
+		{"accounts", ps.Accounts, true, false},
+		{"apache", ps.Apache, true, false},
+		{"apache_include", ps.ApacheInclude, true, true},
+		{"php_ini", ps.PHPIni, true, true},
+	} {
+		p := "server.paths." + f.key
+		if c.skip[p] {
+			continue
+		}
+		if r := pathReason(f.value, f.apache); r != "" {
+			c.errorf(p, "path %q %s", f.value, r)
+			continue
+		}
+		if f.file && strings.HasSuffix(f.value, "/") {
+			c.errorf(p, "path %q names a file: remove the trailing /", f.value)
+			continue
+		}
+		if f.key == "accounts" {
+			if cleanPath(f.value) == "/" {
+				c.errorf(p, "the accounts directory may not be /")
+			}
+			continue
+		}
+		if !accOK {
+			continue
+		}
+		// phpguard writes these as root; inside the accounts directory an
+		// account could plant a symbolic link in their place.
+		switch {
+		case within(f.value, acc):
+			c.errorf(p, "path %q lies inside the accounts directory %s, which accounts can write to", f.value, acc)
+		case within(acc, f.value):
+			c.errorf(p, "path %q contains the accounts directory %s", f.value, acc)
+		}
+	}
+}
+
+func (c *checker) layers() {
+	layers := c.p.Server.Layers
+	names := make(refs[string], len(layers))
+	for i, l := range layers {
+		r := at(index("server.layers", i), ".name")
+		if c.skipped(r) {
+			continue
+		}
+		if !dnsLabel(l.Name) {
+			c.errorf(r.String(), "layer name %q is not valid: %s", l.Name, labelRule)
+			continue
+		}
+		if first, dup := names.first(l.Name, r); dup {
+			c.errorf(r.String(), "layer name %q is already used by %s", l.Name, c.where(first.String()))
+		}
+	}
+	for i, l := range layers {
+		for j, r := range l.Requires {
+			p := index(index("server.layers", i)+".requires", j)
+			if c.skip[p] {
+				continue
+			}
+			if _, ok := names[r]; !ok {
+				c.errorf(p, "requires %q, which is not a layer declared in server.layers", r)
+			}
+		}
+	}
+	c.cycles(names)
+}
+
+// cycles reports every cycle of requires, once each, at the requires
+// entry that closes it. Layers without a valid name and requires of
+// undeclared layers are left out: they have their own errors.
+func (c *checker) cycles(names refs[string]) {
+	layers := c.p.Server.Layers
+	index0 := make(map[string]int, len(layers))
+	for i, l := range layers {
+		if r, ok := names[l.Name]; ok && r.base == index("server.layers", i) {
+			index0[l.Name] = i
+		}
+	}
+	const (
+		white = iota
+		grey  // on the current path
+		black // done
+	)
+	color := make([]int, len(layers))
+	var stack []int
+	var visit func(i int)
+	visit = func(i int) {
+		color[i] = grey
+		stack = append(stack, i)
+		for j, r := range layers[i].Requires {
+			k, ok := index0[r]
+			if !ok {
+				continue
+			}
+			switch color[k] {
+			case white:
+				visit(k)
+			case grey:
+				var cyc []string
+				for s := len(stack) - 1; s >= 0; s-- {
+					if stack[s] == k {
+						for _, x := range stack[s:] {
+							cyc = append(cyc, layers[x].Name)
+						}
+						break
+					}
+				}
+				cyc = append(cyc, r)
+				p := index(index("server.layers", i)+".requires", j)
+				c.errorf(p, "layer requires form a cycle: %s", strings.Join(cyc, " -> "))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[i] = black
+	}
+	for i := range layers {
+		if _, ok := index0[layers[i].Name]; ok && color[i] == white {
+			visit(i)
+		}
+	}
+}
+
+// functions checks PHP function names. PHP treats them without regard
+// to case; the loader has folded them to lower case.
+func (c *checker) functions(path string, fns []string) {
+	for i, f := range fns {
+		p := index(path, i)
+		if c.skip[p] {
+			continue
+		}
+		if !phpIdent(f) {
+			c.errorf(p, "function name %+q is not a PHP identifier (letters, digits and _, not starting with a digit)", f)
+		}
+	}
+}
+
+func phpIdent(s string) bool {
+	if s == "" || ('0' <= s[0] && s[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !('a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' || ch == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// openBasedir checks open_basedir entries. An entry may not open the
+// accounts directory, or anything in it: that would let one account's
+// PHP read another's files, the very thing open_basedir is there for.
+func (c *checker) openBasedir(path string, dirs []string) {
+	acc, accOK := c.accountsDir()
+	for i, d := range dirs {
+		p := index(path, i)
+		if c.skip[p] {
+			continue
+		}
+		if r := pathReason(d, true); r != "" {
+			c.errorf(p, "open_basedir entry %q %s", d, r)
+			continue
+		}
+		if strings.ContainsRune(d, ':') {
+			c.errorf(p, "open_basedir entry %q contains ':', which separates open_basedir entries", d)
+			continue
+		}
+		if !accOK {
+			continue
+		}
+		switch {
+		case cleanPath(d) == acc:
+			c.errorf(p, "open_basedir entry %q is the accounts directory: it would let every account's PHP read every other account's files", d)
+		case within(d, acc):
+			c.errorf(p, "open_basedir entry %q lies inside the accounts directory %s: it would let PHP read an account's files from other accounts' vhosts", d, acc)
+		case within(acc, d):
+			c.errorf(p, "open_basedir entry %q contains the accounts directory %s: it would let every account's PHP read every other account's files", d, acc)
+		}
+	}
+}
+
+func (c *checker) listen() {
+	const p = "server.apache.listen"
+	if c.skip[p] {
+		return
+	}
+	l := c.p.Server.Apache.Listen
+	if r := unsafeReason(l); r != "" {
+		c.errorf(p, "listen %q contains %s, which cannot be written safely into Apache syntax", l, r)
+		return
+	}
+	if r := listenReason(l); r != "" {
+		c.errorf(p, "listen %q is not a VirtualHost address such as \"*:80\", \"127.0.0.1:8080\" or \"[::1]:80\": %s", l, r)
+	}
+}
+
+// listenReason says what is wrong with a VirtualHost address: an IP
+// address (IPv6 in brackets), a host name or *, and an optional port.
+func listenReason(s string) string {
+	host, port := s, ""
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "the IPv6 address has no closing ]"
+		}
+		host, port = s[1:end], s[end+1:]
+		if port != "" && !strings.HasPrefix(port, ":") {
+			return "expected :PORT after the IPv6 address"
+		}
+		port = strings.TrimPrefix(port, ":")
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() || a.Zone() != "" {
+			return fmt.Sprintf("%q is not an IPv6 address without a zone", host)
+		}
+	} else {
+		if i := strings.LastIndexByte(s, ':'); i >= 0 {
+			host, port = s[:i], s[i+1:]
+			if strings.ContainsRune(host, ':') {
+				return "an IPv6 address must be in brackets, as in [::1]:80"
+			}
+			if port == "" {
+				return "the port is missing after ':'"
+			}
+		}
+		if host != "*" {
+			if a, err := netip.ParseAddr(host); err == nil {
+				if !a.Is4() {
+					return fmt.Sprintf("%q is not an IPv4 address", host)
+				}
+			} else if r := hostReason(host); r != "" {
+				return fmt.Sprintf("%q is not *, an IP address or a host name: %s", host, r)
+			}
+		}
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port[0] == '0' || strings.Trim(port, "0123456789") != "" {
+			return fmt.Sprintf("port %q is not a number from 1 to 65535", port)
+		}
+	}
+	return ""
+}
+
+// command checks the argv of a command phpguard runs: an empty list
+// runs nothing; otherwise the program is named, and no argument holds a
+// NUL byte, which execve(2) cannot pass.
+func (c *checker) command(path string, argv []string) {
+	for i, a := range argv {
+		p := index(path, i)
+		if c.skip[p] {
+			continue
+		}
+		if i == 0 && a == "" {
+			c.errorf(p, "the program name is empty")
+		} else if strings.ContainsRune(a, 0) {
+			c.errorf(p, "argument %q contains a NUL byte, which no program can receive", a)
+		}
+	}
+}
+
+func (c *checker) skeleton() {
+	seen := make(refs[string])
+	for i, s := range c.p.Server.Skeleton {
+		base := index("server.skeleton", i)
+		p := base + ".path"
+		if !c.skip[p] {
+			switch r := pathReason(s.Path, true); {
+			case r != "":
+				c.errorf(p, "skeleton path %q %s", s.Path, r)
+			case cleanPath(s.Path) == "/":
+				c.errorf(p, "skeleton path \"/\" is the account's root itself: list directories inside it")
+			default:
+				if first, dup := seen.first(cleanPath(s.Path), at(p, "")); dup {
+					c.errorf(p, "skeleton path %q is already listed at %s", s.Path, c.where(first.String()))
+				}
+			}
+		}
+		if p := base + ".mode"; !c.skip[p] && s.Mode > 0o7777 {
+			c.errorf(p, "mode %#o is not an octal mode of at most 7777", s.Mode)
+		}
+		if p := base + ".owner"; !c.skip[p] && s.Owner != OwnerRoot && s.Owner != OwnerAccount {
+			c.errorf(p, "owner %q is neither root nor account", s.Owner)
+		}
+	}
+}
+
+// ref is the YAML path base+leaf, or base+leaf+"[i]" when i >= 0,
+// kept in pieces: a policy of 10,000 accounts has 100,000 values to
+// check, and only those with an error need their path spelled out.
+type ref struct {
+	base, leaf string
+	i          int
+}
+
+func at(base, leaf string) ref             { return ref{base, leaf, -1} }
+func atIndex(base, leaf string, i int) ref { return ref{base, leaf, i} }
+
+func (r ref) String() string {
+	if r.i < 0 {
+		return r.base + r.leaf
+	}
+	return index(r.base+r.leaf, r.i)
+}
+
+// skipped reports whether the value at r already has an error from
+// loading.
+func (c *checker) skipped(r ref) bool {
+	return len(c.skip) > 0 && c.skip[r.String()]
+}
+
+// refs finds repeated values by map, keeping loading linear in the
+// size of the policy: each value's first occurrence is recorded.
+type refs[K comparable] map[K]ref
+
+// first returns the first occurrence of key, or records r as it.
+func (u refs[K]) first(key K, r ref) (ref, bool) {
+	if f, ok := u[key]; ok {
+		return f, true
+	}
+	u[key] = r
+	return ref{}, false
+}
+
+func (c *checker) accounts() {
+	accts := c.p.Accounts
+	nhosts := 0
+	for i := range accts {
+		for _, v := range accts[i].Vhosts {
+			nhosts += 1 + len(v.Aliases)
+		}
+	}
+	names := make(refs[string], len(accts))
+	uids := make(refs[int], len(accts))
+	gids := make(refs[int], len(accts))
+	hosts := make(refs[string], nhosts)
+	layers := make(map[string]bool, len(c.p.Server.Layers))
+	for _, l := range c.p.Server.Layers {
+		layers[l.Name] = true
+	}
+	httpUID := -1
+	if n, err := strconv.ParseUint(c.p.Server.HTTPUser, 10, 32); err == nil {
+		httpUID = int(n)
+	}
+	for i := range accts {
+		a := &accts[i]
+		base := index("accounts", i)
+		if r := at(base, ".name"); !c.skipped(r) {
+			if !dnsLabel(a.Name) {
+				c.errorf(r.String(), "account name %q is not valid: %s", a.Name, labelRule)
+			} else if first, dup := names.first(a.Name, r); dup {
+				c.errorf(r.String(), "account name %q is already used by %s", a.Name, c.where(first.String()))
+			}
+		}
+		c.id(at(base, ".uid"), "uid", a.UID, uids, httpUID)
+		c.id(at(base, ".gid"), "gid", a.GID, gids, -1)
+		for j, s := range a.Services {
+			if r := atIndex(base, ".services", j); !layers[s] && !c.skipped(r) {
+				c.errorf(r.String(), "service %q is not a layer declared in server.layers", s)
+			}
+		}
+		for j := range a.Vhosts {
+			c.vhost(index(base+".vhosts", j), &a.Vhosts[j], hosts)
+		}
+	}
+}
+
+// id checks a uid or gid: a number above 0 (root) and below (uid_t)-1,
+// used by one account only, and for a uid, not the HTTP user's.
+func (c *checker) id(r ref, kind string, id int, seen refs[int], httpUID int) {
+	if c.skipped(r) {
+		return
+	}
+	switch {
+	case id == 0:
+		c.errorf(r.String(), "%s 0 is root's: an account needs a %s above 0", kind, kind)
+	case id < 0 || id > maxID:
+		c.errorf(r.String(), "%s %d is out of range (1 to %d)", kind, id, maxID)
+	case id == httpUID:
+		c.errorf(r.String(), "uid %d is the uid of http_user: an account may not run as the HTTP user", id)
+	default:
+		if first, dup := seen.first(id, r); dup {
+			c.errorf(r.String(), "%s %d is already used by %s", kind, id, c.where(first.String()))
+		}
+	}
+}
+
+// vhost checks a vhost's names and paths. Server names and aliases
+// share one namespace: Apache picks the first vhost that matches, so a
+// name used twice silently serves one account's site for another's.
+func (c *checker) vhost(base string, v *Vhost, hosts refs[string]) {
+	if r := at(base, ".server_name"); !c.skipped(r) {
+		switch {
+		case unsafeReason(v.ServerName) != "":
+			c.errorf(r.String(), "server name %q contains %s, which cannot be written safely into Apache or PHP ini syntax", v.ServerName, unsafeReason(v.ServerName))
+		case strings.HasPrefix(v.ServerName, "*."):
+			c.errorf(r.String(), "server name %q is a wildcard: a wildcard may only be an alias", v.ServerName)
+		case hostReason(v.ServerName) != "":
+			c.errorf(r.String(), "server name %q is not a valid host name: %s", v.ServerName, hostReason(v.ServerName))
+		default:
+			if first, dup := hosts.first(v.ServerName, r); dup {
+				c.errorf(r.String(), "server name %q is already used by %s", v.ServerName, c.where(first.String()))
+			}
+		}
+	}
+	for k, a := range v.Aliases {
+		r := atIndex(base, ".aliases", k)
+		if c.skipped(r) {
+			continue
+		}
+		if why := unsafeReason(a); why != "" {
+			c.errorf(r.String(), "alias %q contains %s, which cannot be written safely into Apache or PHP ini syntax", a, why)
+			continue
+		}
+		if why := hostReason(strings.TrimPrefix(a, "*.")); why != "" {
+			c.errorf(r.String(), "alias %q is not a valid host name, nor \"*.\" and a host name: %s", a, why)
+			continue
+		}
+		if first, dup := hosts.first(a, r); dup {
+			c.errorf(r.String(), "alias %q is already used by %s", a, c.where(first.String()))
+		}
+	}
+	// The docroot is a path inside the account's root; without . or ..
+	// parts it cannot leave it. "/" is allowed: the whole root, which is
+	// the account's own.
+	if r := at(base, ".docroot"); !c.skipped(r) {
+		if why := pathReason(v.Docroot, true); why != "" {
+			c.errorf(r.String(), "docroot %q %s", v.Docroot, why)
+		}
+	}
+	if len(v.PHP.DisableFunctions) > 0 {
+		c.functions(base+".php.disable_functions", v.PHP.DisableFunctions)
+	}
+	if len(v.PHP.OpenBasedir) > 0 {
+		c.openBasedir(base+".php.open_basedir", v.PHP.OpenBasedir)
+	}
+}
+
+const labelRule = "use 1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen"
+
+// dnsLabel reports whether s is a lower-case DNS label (RFC 1123).
+func dnsLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !('a' <= ch && ch <= 'z' || '0' <= ch && ch <= '9' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// hostReason says why s is not a lower-case host name (RFC 1123
+// labels, at most 253 characters), or returns "". A single label, such
+// as localhost, is a host name.
+func hostReason(s string) string {
+	if s == "" {
+		return "it is empty"
+	}
+	if len(s) > 253 {
+		return "it is longer than 253 characters"
+	}
+	for rest := s; ; {
+		l, after, more := strings.Cut(rest, ".")
+		switch {
+		case l == "":
+			return "it has an empty label (a leading, trailing or doubled dot)"
+		case len(l) > 63:
+			return fmt.Sprintf("label %q is longer than 63 characters", l)
+		case !hostChars(l):
+			return fmt.Sprintf("label %q may hold only a-z, 0-9 and -", l)
+		case l[0] == '-' || l[len(l)-1] == '-':
+			return fmt.Sprintf("label %q starts or ends with a hyphen", l)
+		}
+		if !more {
+			return ""
+		}
+		rest = after
+	}
+}
+
+func hostChars(l string) bool {
+	for i := 0; i < len(l); i++ {
+		if ch := l[i]; !('a' <= ch && ch <= 'z' || '0' <= ch && ch <= '9' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// unsafeReason names the first character of s that cannot be written
+// into Apache or PHP ini syntax without quoting, or returns "". Apache
+// splits arguments at white space and reads quotes and backslashes;
+// the ini parser reads quotes, $ and ; (a comment); a newline in either
+// would start a directive of the account's choosing.
+func unsafeReason(s string) string {
+	if !utf8.ValidString(s) {
+		return "bytes that are not UTF-8"
+	}
+	for _, r := range s {
+		if r > ' ' && r < 0x7f && r != '"' && r != '\'' && r != '\\' && r != '$' && r != ';' {
+			continue // the common case
+		}
+		switch {
+		case r == '"' || r == '\'':
+			return "a quote"
+		case r == '\\':
+			return "a backslash"
+		case r == '$':
+			return "a $"
+		case r == ';':
+			return "a ;"
+		case unicode.IsSpace(r):
+			return "white space"
+		case unicode.IsControl(r):
+			return "a control character"
+		}
+	}
+	return ""
+}
+
+// pathReason says what is wrong with a path, or returns "". Every path
+// is absolute and clean: without . or .. parts, without doubled slashes,
+// with at most one trailing slash. A path written into Apache or ini
+// syntax (apache) also has none of the characters unsafeReason names,
+// nor a glob character, which Apache would expand in <Directory> and
+// Include. Others (such as the layers directory, which the overlay
+// options escape) only may not hold control characters.
+func pathReason(s string, apache bool) string {
+	if s == "" {
+		return "is empty"
+	}
+	if apache {
+		if r := unsafeReason(s); r != "" {
+			return "contains " + r + ", which cannot be written safely into Apache or PHP ini syntax"
+		}
+		if strings.ContainsAny(s, "*?[]") {
+			return "contains a glob character (* ? [ ]), which Apache would expand"
+		}
+	} else {
+		if !utf8.ValidString(s) {
+			return "contains bytes that are not UTF-8"
+		}
+		for _, r := range s {
+			if unicode.IsControl(r) {
+				return "contains a control character"
+			}
+		}
+	}
+	if s[0] != '/' {
+		return "is not absolute"
+	}
+	if strings.Contains(s, "//") {
+		return "has a doubled slash"
+	}
+	for rest := s; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+		if part == "." || part == ".." {
+			return fmt.Sprintf("has a %q part", part)
+		}
+	}
+	return ""
+}
+
+// cleanPath returns p without its trailing slash. Paths that passed
+// pathReason are otherwise clean already.
+func cleanPath(p string) string {
+	return path.Clean(p)
+}
+
+// within reports whether the path child is parent or lies inside it,
+// comparing whole components: /home/virtual10 is not inside
+// /home/virtual.
+func within(child, parent string) bool {
+	c, p := cleanPath(child), cleanPath(parent)
+	if p == "/" {
+		return true
+	}
+	return c == p || strings.HasPrefix(c, p+"/")
+}
