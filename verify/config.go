@@ -16,8 +16,8 @@ type Module struct {
 type MainConfig struct {
 	Dir       string // the temporary directory: ServerRoot, PidFile, ErrorLog
 	Port      int    // Listen 127.0.0.1:Port, the only listener
-	User      string // the HTTP user, as Apache's User takes it (#uid)
-	Group     string // its group (#gid)
+	User      string // the HTTP user, as Apache's User takes it: quoted name or #uid
+	Group     string // its group: quoted name or #gid
 	Modules   []Module
 	MimeTypes string // a mime.types file
 	PHPIniDir string // where mod_php looks for php.ini

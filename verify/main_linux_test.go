@@ -56,15 +56,6 @@ func TestMain(m *testing.M) {
 	os.Exit(0)
 }
 
-// skipOrFail skips the test, or fails it when PHPGUARD_REQUIRE_ALL=1 (CI).
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("PHPGUARD_REQUIRE_ALL") == "1" {
-		t.Fatalf("required: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // requireSandbox skips unless the test runs as root in its own mount
 // namespace with Apache, mod_php and busybox installed.
 func requireSandbox(t testing.TB) {
@@ -190,19 +181,6 @@ func removeSandbox(t *testing.T, base string) {
 	}
 	if err := os.RemoveAll(base); err != nil {
 		t.Errorf("remove sandbox: %v", err)
-	}
-}
-
-func writeFile(t testing.TB, name, data string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, []byte(data), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(name, mode); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"slices"
@@ -325,6 +327,11 @@ func judgeSymlink(vp VhostPlan, o Observed) (Status, string) {
 		return NotEnforced, fmt.Sprintf("Apache served %s's file through a link in the docroot (HTTP %d)", vp.Other, o.SymlinkStatus)
 	}
 	return Enforced, fmt.Sprintf("HTTP %d", o.SymlinkStatus)
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 // short makes a PHP warning fit a report line: open_basedir refusals

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -267,9 +266,15 @@ func (h *hostApache) phpIniDir(phpIni string) (iniDir, scanDir string) {
 
 // httpUser is the resolved HTTP user.
 type httpUser struct {
-	name     string
+	name     string // as the policy names it
 	uid, gid uint32
 	groups   []uint32
+
+	// apacheUser and apacheGroup are what Apache's User and Group
+	// directives get: the names when there are names, so that Apache
+	// gives its children the user's supplementary groups (initgroups(3))
+	// as the operator's Apache does; else #uid and #gid.
+	apacheUser, apacheGroup string
 }
 
 func lookupUser(name string) (*httpUser, error) {
@@ -291,7 +296,14 @@ func lookupUser(name string) (*httpUser, error) {
 	if uid == 0 {
 		return nil, fmt.Errorf("HTTP user %s is root: Apache refuses to serve as root, and nothing would be isolated", name)
 	}
-	h := &httpUser{name: name, uid: uint32(uid), gid: uint32(gid)}
+	h := &httpUser{name: name, uid: uint32(uid), gid: uint32(gid),
+		apacheUser: quote(u.Username), apacheGroup: "#" + u.Gid}
+	if u.Username == "" {
+		h.apacheUser = "#" + u.Uid
+	}
+	if g, err := user.LookupGroupId(u.Gid); err == nil && g.Name != "" {
+		h.apacheGroup = quote(g.Name)
+	}
 	ids, err := u.GroupIds()
 	if err != nil {
 		return nil, fmt.Errorf("look up the groups of HTTP user %s: %w", name, err)
@@ -456,11 +468,6 @@ func randomHex(n int) (string, error) {
 // probeDir returns the probe directory of an account as Apache sees it.
 func (r *runner) probeDir(account string) string {
 	return under(r.root, r.probes[account].root) + "/" + r.probes[account].dir
-}
-
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }
 
 // apache is the running private Apache.
@@ -674,8 +681,8 @@ func (r *runner) writeConfig(port int) (string, error) {
 	main := MainConfig{
 		Dir:       r.tmp,
 		Port:      port,
-		User:      "#" + strconv.FormatUint(uint64(r.user.uid), 10),
-		Group:     "#" + strconv.FormatUint(uint64(r.user.gid), 10),
+		User:      r.user.apacheUser,
+		Group:     r.user.apacheGroup,
 		Modules:   r.host.modules,
 		MimeTypes: mime,
 		PHPIniDir: under(r.root, iniDir),

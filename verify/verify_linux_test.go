@@ -101,47 +101,6 @@ func TestBundledExample(t *testing.T) {
 	checkClean(t, s)
 }
 
-// trapPolicy disables mail for one vhost only; mail is not in the
-// server's list.
-const trapPolicy = `version: 1
-server:
-  http_user: www-data
-  paths:
-    layers: /srv/phpguard/layers
-    accounts: /home/virtual
-    apache: /etc/apache2/phpguard
-    apache_include: /etc/apache2/conf-enabled/phpguard.conf
-    php_ini: /etc/php/8.2/apache2/conf.d/90-phpguard.ini
-  layers:
-    - {name: base, always: true}
-  php:
-    disable_functions: [exec, passthru, shell_exec, system, proc_open, popen, pcntl_exec, putenv]
-  deny:
-    binaries: [/usr/bin/rm]
-  apache:
-    listen: "*:80"
-    configtest: [apache2ctl, -t]
-    reload: [apache2ctl, graceful]
-  skeleton:
-    - {path: /tmp, mode: "1777", owner: root}
-    - {path: /var/www/html, mode: "0755", owner: account}
-accounts:
-  - name: alpha
-    uid: 10001
-    gid: 10001
-    vhosts:
-      - server_name: alpha.example
-        docroot: /var/www/html
-        php:
-          disable_functions: [mail]
-  - name: beta
-    uid: 10002
-    gid: 10002
-    vhosts:
-      - server_name: beta.example
-        docroot: /var/www/html
-`
-
 // TestPerVhostDisableFunctionsTrap shows php-src GH-19018 on the host's
 // PHP: mail, disabled only by alpha's php_admin_value, stays callable
 // while the server-wide list from the SAPI ini is enforced.
