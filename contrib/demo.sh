@@ -110,12 +110,12 @@ for ini in /etc/php/*/apache2; do
 done
 
 # apply, then verify, in a private mount namespace.
-echo "== phpguard apply examples/hosting.yaml --root $root"
-echo "== phpguard verify examples/hosting.yaml --root $root"
 set +e
 unshare -m --propagation private -- sh -c '
+	echo "== phpguard apply examples/hosting.yaml --root $2 (in a private mount namespace)"
 	"$1" apply examples/hosting.yaml --root "$2" >/dev/null || exit 1
-	echo "   mounted:"; findmnt -rn -t overlay -o TARGET | sed "s|^|     |"
+	findmnt -rn -t overlay -o TARGET | sed "s|^|   mounted |"
+	echo "== phpguard verify examples/hosting.yaml --root $2"
 	echo
 	"$1" verify examples/hosting.yaml --root "$2"
 ' demo "$phpguard" "$root"

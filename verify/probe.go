@@ -69,9 +69,12 @@ if (isset($_FILES['f']) && is_array($_FILES['f'])) {
 }
 
 $out['session'] = ['started' => false, 'error' => 'the session extension is not loaded'];
-if (function_exists('session_start')) {
+if (function_exists('session_start') && is_array($cfg)) {
+	// The id is verify's, so that verify finds the file and removes it
+	// even when it never sees this answer.
 	$take();
-	$started = @session_start(['use_cookies' => 0]);
+	session_id((string) $cfg['session_id']);
+	$started = @session_start(['use_cookies' => 0, 'use_strict_mode' => 0]);
 	$out['session'] = [
 		'started' => $started,
 		'id' => (string) session_id(),
@@ -114,6 +117,7 @@ const (
 // functions it asks about. Paths are as the private Apache sees them.
 type ProbeConfig struct {
 	Nonce     string            `json:"nonce"`
+	SessionID string            `json:"session_id"`
 	Reads     map[string]string `json:"reads"`
 	Functions []string          `json:"functions"`
 }

@@ -18,7 +18,6 @@ import (
 	"os/user"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -122,6 +121,11 @@ func Run(ctx context.Context, p *policy.Policy, opts Options) (*Report, error) {
 	if err := run.names(); err != nil {
 		return nil, err
 	}
+
+	// The probes are removed when Run returns, whatever happens, and
+	// after Apache has stopped: a request still running could write a
+	// session file.
+	defer run.removeProbes()
 	ap, err := run.startApache(opts.Port)
 	if err != nil {
 		return nil, err
@@ -129,8 +133,6 @@ func Run(ctx context.Context, p *policy.Policy, opts Options) (*Report, error) {
 	defer ap.stop()
 	logf("private Apache listening on %s", ap.addr)
 
-	// The probes, removed when Run returns, whatever happens.
-	defer run.removeProbes()
 	if err := run.placeProbes(); err != nil {
 		return nil, err
 	}
@@ -432,12 +434,13 @@ type runner struct {
 	probes map[string]*accountProbe // by account
 	nonces map[string]string        // by server name
 	links  map[string]string        // the symlink's name, by server name
+	sids   map[string]string        // the probe's session id, by server name
 }
 
 // names picks the unpredictable names: each account's probe directory,
 // the canaries, and the links.
 func (r *runner) names() error {
-	r.nonces, r.links = map[string]string{}, map[string]string{}
+	r.nonces, r.links, r.sids = map[string]string{}, map[string]string{}, map[string]string{}
 	for _, a := range r.plan.Accounts {
 		dir, err1 := randomHex(16)
 		canary, err2 := randomHex(32)
@@ -449,10 +452,12 @@ func (r *runner) names() error {
 	for _, v := range r.plan.Vhosts {
 		nonce, err1 := randomHex(16)
 		link, err2 := randomHex(16)
-		if err := errors.Join(err1, err2); err != nil {
+		sid, err3 := randomHex(16)
+		if err := errors.Join(err1, err2, err3); err != nil {
 			return err
 		}
 		r.nonces[v.ServerName], r.links[v.ServerName] = nonce, "phpguard-verify-"+link+".txt"
+		r.sids[v.ServerName] = sid
 	}
 	return nil
 }
@@ -763,6 +768,7 @@ func (r *runner) placeProbes() error {
 func (r *runner) probeConfig(v VhostPlan) ProbeConfig {
 	c := ProbeConfig{
 		Nonce:     r.nonces[v.ServerName],
+		SessionID: r.sids[v.ServerName],
 		Reads:     map[string]string{readOwn: filepath.Join(r.probeDir(v.Account), canaryName), readHost: r.hostPasswd()},
 		Functions: v.Functions,
 	}
@@ -845,6 +851,10 @@ func (r *runner) placeLink(v VhostPlan) error {
 // is removed only while it is still verify's: the account may have
 // replaced it in its docroot.
 func (r *runner) removeProbes() {
+	// A session file of a request whose answer verify did not wait for.
+	for _, v := range r.plan.Vhosts {
+		r.takeSessionFile(v)
+	}
 	for _, a := range r.plan.Accounts {
 		ap := r.probes[a.Name]
 		for _, l := range ap.links {
@@ -894,9 +904,6 @@ func newClient(addr string) *http.Client {
 	}
 }
 
-// sessionID is what PHP's session ids are made of (session.sid_bits_per_character).
-var sessionID = regexp.MustCompile(`^[A-Za-z0-9,-]{1,256}$`)
-
 // observe runs the probe of vhost v and the symlink check.
 func (r *runner) observe(client *http.Client, v VhostPlan) Observed {
 	ap := r.probes[v.Account]
@@ -924,7 +931,7 @@ func (r *runner) observe(client *http.Client, v VhostPlan) Observed {
 			break
 		}
 		o.Probe = &out
-		o.SessionFile = r.takeSessionFile(v, out.Session.ID)
+		o.SessionFile = out.Session.ID == r.sids[v.ServerName] && r.takeSessionFile(v)
 	}
 
 	// The symlink: a link owned by the account, in its docroot, to
@@ -1008,13 +1015,11 @@ func do(client *http.Client, req *http.Request) ([]byte, int, error) {
 	return body, resp.StatusCode, err
 }
 
-// takeSessionFile reports whether PHP's session file is in the account's
-// /tmp, looking through the mounted root without following links, and
-// removes it.
-func (r *runner) takeSessionFile(v VhostPlan, id string) bool {
-	if !sessionID.MatchString(id) {
-		return false
-	}
+// takeSessionFile reports whether the probe's session file is in the
+// account's /tmp, looking through the mounted root without following
+// links, and removes it.
+func (r *runner) takeSessionFile(v VhostPlan) bool {
+	id := r.sids[v.ServerName]
 	rel := strings.TrimPrefix(strings.TrimPrefix(v.Tmp, v.Root), "/")
 	tmp, err := openat2(r.roots.fd[v.Account], rel, unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_SYMLINKS)
 	if err != nil {

@@ -43,6 +43,9 @@ func (c *verifyCmd) Run(g *globals) error {
 	r, err := verify.Run(ctx, p, verify.Options{
 		Root: c.Root, Port: c.Port, Apache: c.Apache, ModulesDir: c.Modules,
 	})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("verify interrupted: Apache is stopped and the probes are removed")
+	}
 	if err != nil {
 		return err
 	}
