@@ -74,17 +74,7 @@ func (e *engine) files() {
 
 	// Directories, files, removals, in that order: the include never
 	// names a vhost file that is not there yet, nor one already gone.
-	var done []fileOp
-	for _, op := range fp.ops() {
-		if err := e.doFileOp(op); err != nil {
-			e.res.Errors = append(e.res.Errors, err)
-			continue
-		}
-		done = append(done, op)
-		if op.c.Kind == emit.KindFile {
-			testPause("file")
-		}
-	}
+	done := e.carryOut(fp)
 	testPause("files")
 
 	final := intent
@@ -238,7 +228,71 @@ func (e *engine) fileErr(account string, err error) {
 	e.res.Errors = append(e.res.Errors, err)
 }
 
-// doFileOp carries out one change of the file step.
+// carryOut makes the changes of the file step and returns those made.
+// Every new file is staged as a temporary file first, then one
+// syncfs(2) makes them all durable before the first rename, and another
+// makes the renames, removals and new directories durable before the
+// record is narrowed.
+func (e *engine) carryOut(fp *filePlan) []fileOp {
+	var done []fileOp
+	var dirs []string // where the changes are, for syncFilesystems
+	for _, op := range fp.mkdirs {
+		if err := e.doFileOp(op); err != nil {
+			e.res.Errors = append(e.res.Errors, err)
+			continue
+		}
+		done = append(done, op)
+		dirs = append(dirs, path.Dir(op.real))
+	}
+
+	staged := make([]*staged, len(fp.writes))
+	for i, op := range fp.writes {
+		st, err := stageFile(op.real, op.data, fileMode, 0, 0, false)
+		if err != nil {
+			e.fileErr(op.c.Account, err)
+			continue
+		}
+		staged[i] = st
+		dirs = append(dirs, path.Dir(op.real))
+		testPause("temp")
+	}
+	if err := syncFilesystems(dirs); err != nil {
+		e.res.Errors = append(e.res.Errors, err)
+		for _, st := range staged {
+			if st != nil {
+				st.discard()
+			}
+		}
+		return done
+	}
+	for i, op := range fp.writes {
+		if staged[i] == nil {
+			continue
+		}
+		if err := staged[i].commit(); err != nil {
+			e.fileErr(op.c.Account, err)
+			continue
+		}
+		e.o.logf("%s", op.c.Line())
+		done = append(done, op)
+		testPause("file")
+	}
+
+	for _, op := range append(append([]fileOp{}, fp.removes...), fp.rmdirs...) {
+		if err := e.doFileOp(op); err != nil {
+			e.res.Errors = append(e.res.Errors, err)
+			continue
+		}
+		done = append(done, op)
+		dirs = append(dirs, path.Dir(op.real))
+	}
+	if err := syncFilesystems(dirs); err != nil {
+		e.res.Errors = append(e.res.Errors, err)
+	}
+	return done
+}
+
+// doFileOp makes a directory, removes one, or removes a file.
 func (e *engine) doFileOp(op fileOp) error {
 	switch {
 	case op.c.Kind == emit.KindDir && op.c.Action == emit.Create:
@@ -251,13 +305,9 @@ func (e *engine) doFileOp(op fileOp) error {
 		if err := os.Remove(op.real); err != nil {
 			return fmt.Errorf("remove directory %s: %w", op.real, err)
 		}
-	case op.c.Action == emit.Remove:
+	default:
 		if err := removeFile(op.real); err != nil {
 			return fmt.Errorf("remove %s: %w", op.real, err)
-		}
-	default:
-		if err := writeAtomic(op.real, op.data, fileMode, 0, 0); err != nil {
-			return err
 		}
 	}
 	e.o.logf("%s", op.c.Line())
@@ -268,6 +318,7 @@ func (e *engine) doFileOp(op fileOp) error {
 // mode and owner, files that were made are removed, directories that
 // were made or removed are removed or made again.
 func (e *engine) rollback(done []fileOp) {
+	var dirs []string
 	for i := len(done) - 1; i >= 0; i-- {
 		op := done[i]
 		var err error
@@ -284,6 +335,10 @@ func (e *engine) rollback(done []fileOp) {
 		if err != nil {
 			e.res.Errors = append(e.res.Errors, fmt.Errorf("restore %s: %w", op.real, err))
 		}
+		dirs = append(dirs, path.Dir(op.real))
+	}
+	if err := syncFilesystems(dirs); err != nil {
+		e.res.Errors = append(e.res.Errors, err)
 	}
 }
 

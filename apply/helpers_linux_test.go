@@ -89,7 +89,7 @@ func inMountNS(t *testing.T) bool {
 
 // unmountAllUnder detaches every mount under dir, deepest first, so that
 // t.TempDir's cleanup does not walk into a mounted root.
-func unmountAllUnder(t *testing.T, dir string) {
+func unmountAllUnder(t testing.TB, dir string) {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Error(err)
@@ -150,7 +150,7 @@ type sandbox struct {
 	dir  string // holds the policy files
 }
 
-func newSandbox(t *testing.T) *sandbox {
+func newSandbox(t testing.TB) *sandbox {
 	t.Helper()
 	dir := t.TempDir()
 	s := &sandbox{root: filepath.Join(dir, "root"), dir: dir}
@@ -166,7 +166,7 @@ func newSandbox(t *testing.T) *sandbox {
 func (s *sandbox) path(p string) string { return filepath.Join(s.root, p) }
 
 // write makes a file under the sandbox root, with its parents.
-func (s *sandbox) write(t *testing.T, p, content string) {
+func (s *sandbox) write(t testing.TB, p, content string) {
 	t.Helper()
 	real := s.path(p)
 	if err := os.MkdirAll(filepath.Dir(real), 0o755); err != nil {
@@ -178,7 +178,7 @@ func (s *sandbox) write(t *testing.T, p, content string) {
 }
 
 // policy writes text as a policy file and loads it.
-func (s *sandbox) policy(t *testing.T, text string) *policy.Policy {
+func (s *sandbox) policy(t testing.TB, text string) *policy.Policy {
 	t.Helper()
 	name := filepath.Join(s.dir, "policy.yaml")
 	if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
@@ -287,7 +287,7 @@ type entry struct {
 
 // snapshot returns every entry under dir by its path relative to dir,
 // without following links.
-func snapshot(t *testing.T, dir string, times bool) map[string]entry {
+func snapshot(t testing.TB, dir string, times bool) map[string]entry {
 	t.Helper()
 	out := make(map[string]entry)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -335,7 +335,7 @@ func snapshot(t *testing.T, dir string, times bool) map[string]entry {
 }
 
 // owner returns "uid:gid mode" of p, not following a link.
-func owner(t *testing.T, p string) string {
+func owner(t testing.TB, p string) string {
 	t.Helper()
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil {
@@ -345,7 +345,7 @@ func owner(t *testing.T, p string) string {
 }
 
 // mustApply applies and fails the test on any error.
-func mustApply(t *testing.T, p *policy.Policy, o Options) *Result {
+func mustApply(t testing.TB, p *policy.Policy, o Options) *Result {
 	t.Helper()
 	res, err := Apply(p, o)
 	if err != nil {
