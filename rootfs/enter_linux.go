@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -19,6 +20,15 @@ import (
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
+
+// BUG(enter): Enter gives the command no terminal of its own: it runs in
+// a new session with the caller's standard streams, so an interactive
+// shell has no job control (^Z stops phpguard, not the shell) and no
+// window size changes. A pseudo-terminal relayed by the parent, as
+// su --pty and machinectl shell do, would fix this.
+
+// BUG(enter): each entry has its own /dev/shm (DefaultLayout): a daemon
+// and the cron jobs of the same account do not share POSIX shared memory.
 
 // EnterPath is the PATH of every command Enter runs.
 const EnterPath = "/usr/local/bin:/usr/bin:/bin"
@@ -372,6 +382,14 @@ func (c *childConfig) enter() (int, error) {
 		}
 	}
 
+	// Close every other file descriptor on exec: phpguard may have
+	// inherited some without close-on-exec (from cron, systemd, a
+	// wrapper script), and the command must not reach host files
+	// through them.
+	if err := closeOthersOnExec(); err != nil {
+		return 1, err
+	}
+
 	// Exec the command, or the account's shell as a login shell ("-sh",
 	// as login(1) and su -l start it).
 	argv := c.Command
@@ -395,6 +413,28 @@ func checkOwnMountNS() error {
 	}
 	if self == parent {
 		return fmt.Errorf("refuse to run in the parent's mount namespace %s: run phpguard enter, not its child", self)
+	}
+	return nil
+}
+
+// closeOthersOnExec sets close-on-exec on every descriptor above stderr,
+// with close_range(2) (Linux 5.11), else one by one from /proc/self/fd.
+func closeOthersOnExec() error {
+	err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return os.NewSyscallError("close_range", err)
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
 	}
 	return nil
 }

@@ -243,20 +243,32 @@ func helperCmd(t *testing.T, spec helperSpec) *exec.Cmd {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = []string{enterHelperEnv + "=" + string(js)}
+	// GORACE: a race-enabled binary otherwise sleeps a second before a
+	// successful exit.
+	cmd.Env = []string{enterHelperEnv + "=" + string(js), "GORACE=atexit_sleep_ms=0"}
 	if !spec.Plain {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: unix.CLONE_NEWNS}
 	}
 	return cmd
 }
 
+// runHelper runs a helper with stdin, and with a file of the host open
+// on its descriptors 3 to 5, without close-on-exec, as a careless caller
+// of phpguard would leave it: Enter's child gets its own pipes on 3 and
+// 4, and must not pass 5 on to the command.
 func runHelper(t *testing.T, spec helperSpec, stdin string) result {
 	t.Helper()
 	cmd := helperCmd(t, spec)
 	cmd.Stdin = strings.NewReader(stdin)
+	leak, err := os.Open(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leak.Close()
+	cmd.ExtraFiles = []*os.File{leak, leak, leak}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.status = ee.ExitCode()
@@ -300,6 +312,7 @@ func TestEnter(t *testing.T) {
 		{name: "root executable, nosuid, nodev", command: []string{"sh", "-c",
 			`while read -r id p mj r mp o rest; do [ "$mp" = / ] && echo "$o"; done < /proc/self/mountinfo; exit 0`},
 			want: "rw,nosuid,nodev,relatime\n"},
+		{name: "no inherited descriptors", command: []string{"ls", "/proc/self/fd"}, want: "0\n1\n2\n3\n"},
 		{name: "exit status", command: []string{"sh", "-c", "exit 7"}, status: 7},
 		{name: "not found", command: []string{"no-such-command"}, status: StatusNotFound, errHas: "exec no-such-command: not found in " + EnterPath},
 		{name: "not executable", command: []string{"/etc/motd"}, status: StatusCannotRun, errHas: "exec /etc/motd: permission denied"},
