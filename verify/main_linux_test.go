@@ -187,9 +187,18 @@ func removeSandbox(t *testing.T, base string) {
 // run runs verify on the sandbox.
 func (s *sandbox) run(t *testing.T, opts Options) (*Report, error) {
 	t.Helper()
+	return s.runContext(t, context.Background(), opts)
+}
+
+func (s *sandbox) runContext(t *testing.T, ctx context.Context, opts Options) (*Report, error) {
+	t.Helper()
 	opts.Root = s.root
-	opts.Logf = t.Logf
-	r, err := Run(context.Background(), s.policy, opts)
+	if logf := opts.Logf; logf != nil {
+		opts.Logf = func(f string, args ...any) { t.Logf(f, args...); logf(f, args...) }
+	} else {
+		opts.Logf = t.Logf
+	}
+	r, err := Run(ctx, s.policy, opts)
 	if r != nil {
 		var b strings.Builder
 		r.Render(&b)

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -167,9 +168,30 @@ func TestDriftUnderRoot(t *testing.T) {
 		return strings.Replace(c, "Options SymLinksIfOwnerMatch", "Options FollowSymLinks", 1)
 	})
 
+	// A package upgrade replaced the host's rm and dropped its ACL.
+	if err := unix.Removexattr(filepath.Join(s.root, "usr/bin/rm"), "system.posix_acl_access"); err != nil {
+		t.Fatal(err)
+	}
+
 	r, err := s.run(t, Options{})
 	if err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+	var acl []Result
+	for _, res := range r.ACL {
+		if strings.HasPrefix(res.Promise, "/usr/bin/rm ") {
+			acl = append(acl, res)
+		}
+	}
+	wantACL := []Result{
+		{Promise: "/usr/bin/rm on the host", Status: NotEnforced, Detail: "www-data can read and execute it"},
+		{Promise: "/usr/bin/rm in layer base", Status: Enforced},
+		{Promise: "/usr/bin/rm in layer terminal", Status: Skipped, Detail: "absent"},
+		{Promise: "/usr/bin/rm in layer ruby", Status: Skipped, Detail: "absent"},
+		{Promise: "/usr/bin/rm in layer java", Status: Skipped, Detail: "absent"},
+	}
+	if diff := cmp.Diff(wantACL, acl); diff != "" {
+		t.Errorf("ACL results (-want +got):\n%s", diff)
 	}
 	tests := []struct {
 		vhost   string
@@ -211,6 +233,9 @@ func TestDriftUnderRoot(t *testing.T) {
 	checkClean(t, s)
 }
 
+// errAny stands for an error without a sentinel.
+var errAny = errors.New("any error")
+
 func edit(t *testing.T, name string, fn func(string) string) {
 	t.Helper()
 	b, err := os.ReadFile(name)
@@ -249,6 +274,9 @@ func TestFailureModes(t *testing.T) {
 	defer l.Close()
 	busy := l.Addr().(*net.TCPAddr).Port
 
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
 	tests := []struct {
 		name    string
 		opts    Options
@@ -259,6 +287,24 @@ func TestFailureModes(t *testing.T) {
 		{name: "no apache", opts: Options{Apache: filepath.Join(s.base, "none/apache2")}, want: ErrNoApache, msg: "install Debian's apache2 package"},
 		{name: "no mod_php", opts: Options{ModulesDir: noPHP}, want: ErrNoModPHP, msg: "libapache2-mod-php"},
 		{name: "port in use", opts: Options{Port: busy}, want: ErrPortInUse, msg: "another program listens there"},
+		{
+			name: "top of a root writable",
+			prepare: func(t *testing.T) {
+				top := filepath.Join(s.root, "home/virtual/agency/root")
+				if err := os.Chmod(top, 0o777); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { os.Chmod(top, 0o755) })
+			},
+			want: errAny, msg: "agency/root: the top of the root is owned by uid 0 with mode 0777: only root may write there",
+		},
+		{
+			// Interrupted once Apache runs: Run returns through every
+			// cleanup step.
+			name: "interrupted",
+			opts: Options{Logf: func(string, ...any) { cancel() }},
+			want: context.Canceled, msg: "context canceled",
+		},
 		{
 			name: "root not mounted",
 			prepare: func(t *testing.T) {
@@ -275,12 +321,12 @@ func TestFailureModes(t *testing.T) {
 			if tt.prepare != nil {
 				tt.prepare(t)
 			}
-			r, err := s.run(t, tt.opts)
+			r, err := s.runContext(t, ctx, tt.opts)
 			if err == nil || r != nil {
 				t.Fatalf("Run = %v, %v; want error %v", r, err, tt.want)
 			}
 			t.Logf("error: %v", err)
-			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+			if (tt.want != errAny && !errors.Is(err, tt.want)) || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q, want %v with %q", err, tt.want, tt.msg)
 			}
 			checkClean(t, s)
