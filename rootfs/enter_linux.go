@@ -274,6 +274,8 @@ func (c *childConfig) enter() (int, error) {
 	// (systemd makes / shared: mount_namespaces(7), "Shared subtrees")
 	// every mount below would propagate back to the host's namespace,
 	// and pivot_root(2) refuses a new root whose parent is shared.
+	// os/exec already does this after its unshare; this step does not
+	// rely on it.
 	if err := mountAt("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return 1, err
 	}
