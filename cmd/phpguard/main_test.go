@@ -30,6 +30,8 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PHPGUARD_POLICY", "")
+			// A race-enabled binary sleeps a second before each clean exit.
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return os.WriteFile(filepath.Join(env.WorkDir, "hosting.yaml"), example, 0o644)
 		},
 	})
