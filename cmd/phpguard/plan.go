@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,7 +48,7 @@ func (r *review) run(o apply.Options, engine func(*policy.Policy, apply.Options)
 	// The policy: its diagnostics go to stderr in every case, and into
 	// the JSON object too.
 	p, list, err := policy.Load(defaultPolicy(r.policy))
-	for _, w := range list.Warnings() {
+	for _, w := range list {
 		warnings = append(warnings, w.Error())
 	}
 	if len(list) > 0 {
@@ -59,11 +58,6 @@ func (r *review) run(o apply.Options, engine func(*policy.Policy, apply.Options)
 		o.Root, err = checkRoot(r.root)
 	}
 	if err != nil {
-		var pl policy.List
-		if errors.As(err, &pl) {
-			// Already printed above, with the warnings.
-			return r.fail(warnings, &exitCode{code: exitError, err: nil}, oneLine(pl.Errors().Error()))
-		}
 		return r.fail(warnings, &exitCode{code: exitError, err: err}, oneLine(err.Error()))
 	}
 
