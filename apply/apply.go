@@ -29,6 +29,11 @@ type Options struct {
 	// they always run.
 	RunCommands bool
 
+	// NoReload skips the reload command (the config test still runs).
+	// The boot unit uses it: Apache starts after apply and reads the new
+	// files then.
+	NoReload bool
+
 	// OldMountAPI mounts with mount(2) only, as on kernels before 6.8.
 	OldMountAPI bool
 

@@ -449,6 +449,13 @@ func TestCommandsUnderRoot(t *testing.T) {
 	if got, _ := os.ReadFile(s.path("/log")); string(got) != "test\nreload\n" {
 		t.Errorf("command log %q, want one test and one reload", got)
 	}
+
+	// NoReload (the boot unit): the test runs, the reload does not.
+	sp.accounts = sp.accounts[:1]
+	mustApply(t, s.policy(t, sp.yaml()), Options{Root: s.root, RunCommands: true, NoReload: true})
+	if got, _ := os.ReadFile(s.path("/log")); string(got) != "test\nreload\ntest\n" {
+		t.Errorf("command log %q, want a second test and no second reload", got)
+	}
 }
 
 // TestStaleTempFilesRemoved: temporary files an interrupted run left

@@ -109,7 +109,7 @@ func (e *engine) files() {
 	}
 
 	// The reload, last.
-	if rewritten && done != nil && e.commandsAllowed() {
+	if rewritten && done != nil && e.commandsAllowed() && !e.o.NoReload {
 		if err := e.command("apache reload", e.p.Server.Apache.Reload); err != nil {
 			e.res.Errors = append(e.res.Errors, err)
 		}

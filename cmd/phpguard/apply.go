@@ -15,6 +15,7 @@ type applyCmd struct {
 	JSON             bool          `name:"json" help:"Print one JSON object and nothing else on stdout, also on failure."`
 	Only             string        `name:"only" enum:",acl" default:"" help:"Apply one part only: acl (the ACLs; no Apache reload)."`
 	RunCommands      bool          `name:"run-commands" help:"Under --root, run the policy's configtest and reload commands too (with PHPGUARD_ROOT=R). Without --root they always run."`
+	NoReload         bool          `name:"no-reload" help:"Do not run the reload command (the config test still runs): for the boot unit, which runs before Apache starts."`
 	LockTimeout      time.Duration `name:"lock-timeout" default:"60s" help:"How long to wait for another apply to finish."`
 	DetailedExitcode bool          `name:"detailed-exitcode" help:"With --check: exit 0 when there is nothing to change, 2 when there are changes, 1 on error."`
 	Color            string        `name:"color" enum:"auto,always,never" default:"auto" help:"Colour the output: auto (on a terminal), always or never."`
@@ -28,7 +29,7 @@ func (c *applyCmd) Run(g *globals) error {
 		err := errors.New("--detailed-exitcode goes with --check")
 		return r.fail(nil, &exitCode{code: exitUsage, err: err}, err.Error())
 	}
-	o := apply.Options{Only: c.Only, RunCommands: c.RunCommands, LockTimeout: c.LockTimeout, OldMountAPI: c.OldMountAPI}
+	o := apply.Options{Only: c.Only, RunCommands: c.RunCommands, NoReload: c.NoReload, LockTimeout: c.LockTimeout, OldMountAPI: c.OldMountAPI}
 	if c.Check {
 		return r.run(o, apply.Plan)
 	}
