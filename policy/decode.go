@@ -1,9 +1,9 @@
 package policy
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -170,7 +170,7 @@ func describe(n *yaml.Node) string {
 	case yaml.ScalarNode:
 		switch n.Tag {
 		case "!!str":
-			return fmt.Sprintf("the string %q", n.Value)
+			return "the string " + quoteShort(n.Value)
 		case "!!null":
 			if n.Value == "" {
 				return "nothing"
@@ -183,9 +183,22 @@ func describe(n *yaml.Node) string {
 		case "!!timestamp":
 			return "the date " + n.Value
 		}
-		return fmt.Sprintf("%s %s", n.Tag, n.Value)
+		return n.Tag + " " + quoteShort(n.Value)
 	}
 	return "an alias"
+}
+
+// quoteShort quotes s for a message, cut to 60 bytes: a value of the
+// wrong type may be a whole file's worth.
+func quoteShort(s string) string {
+	if len(s) <= 60 {
+		return strconv.Quote(s)
+	}
+	cut := 60
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
 }
 
 // str reads a string. A number or boolean where a string belongs is
@@ -195,12 +208,15 @@ func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
 		return n.Value, true
 	}
-	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
-		d.fail(n, path, "must be a string, got %s: quote it", describe(n))
-	} else {
-		d.fail(n, path, "must be a string, got %s", describe(n))
-	}
+	d.fail(n, path, "%s", notString(n))
 	return "", false
+}
+
+func notString(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+		return "must be a string, got " + describe(n) + ": quote it"
+	}
+	return "must be a string, got " + describe(n)
 }
 
 // number reads a whole decimal number. Other bases are refused: YAML
@@ -462,7 +478,7 @@ func (d *decoder) functions(n *yaml.Node, path string) ([]string, bool) {
 	ok := true
 	for i, e := range n.Content {
 		if e.Kind != yaml.ScalarNode || e.Tag != "!!str" {
-			d.errorf(e, index(path, i), "must be a string, got %s", describe(e))
+			d.errorf(e, index(path, i), "%s", notString(e))
 			ok = false
 			continue
 		}

@@ -83,11 +83,11 @@ func systemDirWarnings(dirs []string, path string, warn func(path, format string
 	for i, d := range dirs {
 		d = cleanPath(d)
 		for _, s := range systemDirs {
-			if within(d, s) {
+			if withinClean(d, s) {
 				warn(index(path, i), "open_basedir entry %q lies in the system directory %s: PHP may read everything there", dirs[i], s)
 				break
 			}
-			if within(s, d) {
+			if withinClean(s, d) {
 				warn(index(path, i), "open_basedir entry %q contains the system directory %s: PHP may read everything there", dirs[i], s)
 				break
 			}

@@ -255,6 +255,8 @@ func TestHostileYAML(t *testing.T) {
 		{"CRLF lines", "version: 1\r\nname: \x01\r\n", "x.yaml:2:7: character U+0001 is not allowed in a YAML file"},
 		{"scalar root", "hello\n", "x.yaml:1:1: must be a mapping with the keys version, server, accounts, got the string \"hello\""},
 		{"null document", "---\n...\n", "x.yaml:1:1: file is empty: a policy needs at least version: 1"},
+		{"long value", "version: 1\naccounts:\n  - {name: a, uid: \"" + strings.Repeat("ü", 40) + "\", gid: 1}\n",
+			`x.yaml:3:20: accounts[0].uid: must be a whole number, got the string "` + strings.Repeat("ü", 30) + `"...`},
 		{"complex key", "? [a, b]\n: c\nversion: 1\n", "x.yaml:1:3: a key must be a plain name, got a list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -734,9 +734,13 @@ func cleanPath(p string) string {
 // comparing whole components: /home/virtual10 is not inside
 // /home/virtual.
 func within(child, parent string) bool {
-	c, p := cleanPath(child), cleanPath(parent)
+	return withinClean(cleanPath(child), cleanPath(parent))
+}
+
+// withinClean is within for paths known to be clean.
+func withinClean(c, p string) bool {
 	if p == "/" {
 		return true
 	}
-	return c == p || strings.HasPrefix(c, p+"/")
+	return strings.HasPrefix(c, p) && (len(c) == len(p) || c[len(p)] == '/')
 }
