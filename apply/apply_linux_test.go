@@ -364,6 +364,12 @@ func TestLock(t *testing.T) {
 	if _, err := Apply(p, Options{Root: s.root, LockTimeout: 5 * time.Second}); err != nil {
 		t.Errorf("apply after the lock was released: %v", err)
 	}
+
+	// The default timeout reads as the flag's default does.
+	lockErr := &LockError{Path: "/var/lib/phpguard/lock", Timeout: DefaultLockTimeout}
+	if got, want := lockErr.Error(), "another phpguard apply holds the lock /var/lib/phpguard/lock; gave up after 60s"; got != want {
+		t.Errorf("LockError = %q, want %q", got, want)
+	}
 }
 
 // TestConfigTestFailureRestores: when the config test fails, every

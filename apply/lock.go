@@ -20,7 +20,16 @@ type LockError struct {
 }
 
 func (e *LockError) Error() string {
-	return fmt.Sprintf("another phpguard apply holds the lock %s; gave up after %s", e.Path, e.Timeout)
+	return fmt.Sprintf("another phpguard apply holds the lock %s; gave up after %s", e.Path, seconds(e.Timeout))
+}
+
+// seconds writes a whole number of seconds as "60s", where Duration's
+// String would write "1m0s", and any other duration as String does.
+func seconds(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
 }
 
 // lock is a held flock(2) lock.
