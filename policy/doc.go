@@ -18,16 +18,30 @@
 //
 // FILE is the file name as given to Load or Parse (in the directory form,
 // joined to server.yaml or accounts/NAME.yaml). COL counts characters, as
-// yaml.v3 does; a YAML syntax error, for which yaml.v3 gives only a line,
-// has column 1. YAML.PATH names the value, such as
+// yaml.v3 does. YAML.PATH names the value, such as
 // accounts[3].vhosts[0].server_name. Accounts are numbered across the
 // whole policy, also in the directory form: accounts[i] is always
 // Policy.Accounts[i], whichever file it came from, and
 // Policy.Position finds its position.
 //
+// A value that was not written but took its default (such as the
+// server-wide open_basedir) is reported at the nearest value around it
+// that was written. Errors about a whole file (too large, an account
+// file named *.yml) carry no line.
+//
+// # Directory form
+//
+// Load of a directory reads server.yaml (version, server and, if it
+// likes, accounts), then every accounts/*.yaml in file-name order; each
+// holds one account mapping or a list of them. Hidden files are skipped;
+// an accounts/*.yml file is an error rather than silently left out,
+// since its accounts would vanish from the policy.
+//
 // # What the loader refuses
 //
-// Unknown keys, duplicate keys, values of the wrong type (a number where
+// Unknown keys, duplicate keys, missing required keys (version;
+// an account's name, uid and gid; a vhost's server_name; a layer's name;
+// a skeleton entry's path, mode and owner), values of the wrong type (a number where
 // a string belongs is refused, not converted: YAML reads mode: 0755 as
 // 493), an empty file, more than one YAML document, anchors, aliases and
 // merge keys, tags, bytes that are not UTF-8 or characters YAML forbids,
@@ -45,3 +59,8 @@
 // empty. A docroot of "/" is allowed: it is the account's whole root,
 // which is the account's own.
 package policy
+
+// BUG(policy): yaml.v3 reports a YAML syntax error with a line but no
+// column, and for some errors (such as "did not find expected key") the
+// line of the block around the mistake rather than of the mistake
+// itself. Such messages have column 1.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -63,9 +62,14 @@ func loadDir(dir string) (*Policy, List, error) {
 	}
 	serverBroken := d.broken
 
-	files, err := accountFiles(filepath.Join(dir, "accounts"))
+	files, yml, err := accountFiles(filepath.Join(dir, "accounts"))
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, f := range yml {
+		// Left unread, the accounts in it would vanish from the policy,
+		// and apply would take their vhosts down.
+		d.errs.Add(SevError, Pos{File: f}, "", "account files end in .yaml: this file is not read; rename it")
 	}
 	for _, f := range files {
 		data, err := readFile(f)
@@ -83,27 +87,30 @@ func loadDir(dir string) (*Policy, List, error) {
 	return d.finish()
 }
 
-// accountFiles lists dir/*.yaml sorted by name. A missing directory
-// holds no accounts. Hidden files (editor backups, lock files) are left
-// out.
-func accountFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+// accountFiles lists dir/*.yaml sorted by name, and apart the *.yml
+// files, which are not read. A missing directory holds no accounts.
+// Hidden files (editor backups, lock files) are left out.
+func accountFiles(dir string) (files, yml []string, err error) {
+	entries, err := os.ReadDir(dir) // sorted by name
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
+		return nil, nil, fmt.Errorf("read policy: %w", err)
 	}
-	var files []string
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".yaml") || e.IsDir() {
+		if strings.HasPrefix(n, ".") || e.IsDir() {
 			continue
 		}
-		files = append(files, filepath.Join(dir, n))
+		switch {
+		case strings.HasSuffix(n, ".yaml"):
+			files = append(files, filepath.Join(dir, n))
+		case strings.HasSuffix(n, ".yml"):
+			yml = append(yml, filepath.Join(dir, n))
+		}
 	}
-	sort.Strings(files) // ReadDir sorts already; the order is part of the format
-	return files, nil
+	return files, yml, nil
 }
 
 // readFile reads a policy file of at most MaxFileSize bytes. It reads

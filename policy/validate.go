@@ -11,7 +11,7 @@ import (
 )
 
 // Validate checks p against every rule of the policy format and returns
-// the errors found, in no particular order. Load and Parse call it; a
+// the errors found, in the order of the policy. Load and Parse call it; a
 // Policy built in code can be checked with it too (its messages then
 // carry no positions).
 func Validate(p *Policy) List {
@@ -91,7 +91,7 @@ func (c *checker) server() {
 	c.serverPaths()
 	c.layers()
 	c.functions("server.php.disable_functions", s.PHP.DisableFunctions)
-	if s.PHP.OpenBasedir != nil && len(s.PHP.OpenBasedir) == 0 && !c.skip["server.php.open_basedir"] {
+	if len(s.PHP.OpenBasedir) == 0 && !c.skip["server.php.open_basedir"] {
 		// PHP reads an empty open_basedir as no restriction at all.
 		c.errorf("server.php.open_basedir", "must list at least one directory: an empty open_basedir means no restriction at all")
 	}
