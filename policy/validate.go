@@ -103,7 +103,9 @@ func (c *checker) server() {
 		}
 		if r := pathReason(b, false); r != "" {
 			c.errorf(p, "binary %q %s", b, r)
-		} else if strings.HasSuffix(b, "/") && b != "/" {
+		} else if b == "/" {
+			c.errorf(p, "binary \"/\" is the root directory: denying it would lock the HTTP user out of everything")
+		} else if strings.HasSuffix(b, "/") {
 			c.errorf(p, "binary %q names a directory: remove the trailing /", b)
 		}
 	}

@@ -120,10 +120,11 @@ func TestValidate(t *testing.T) {
 			[]string{`server.php.open_basedir[0]: open_basedir entry "/a:/b" contains ':', which separates open_basedir entries`}},
 		{"open_basedir relative", func(p *Policy) { p.Server.PHP.OpenBasedir = []string{"."} },
 			[]string{`server.php.open_basedir[0]: open_basedir entry "." is not absolute`}},
-		{"binary", func(p *Policy) { p.Server.Deny.Binaries = []string{"/usr/bin/rm", "rm", "/usr/bin/"} },
+		{"binary", func(p *Policy) { p.Server.Deny.Binaries = []string{"/usr/bin/rm", "rm", "/usr/bin/", "/"} },
 			[]string{
 				`server.deny.binaries[1]: binary "rm" is not absolute`,
 				`server.deny.binaries[2]: binary "/usr/bin/" names a directory: remove the trailing /`,
+				`server.deny.binaries[3]: binary "/" is the root directory: denying it would lock the HTTP user out of everything`,
 			}},
 		{"listen", func(p *Policy) { p.Server.Apache.Listen = "*:http" },
 			[]string{`server.apache.listen: listen "*:http" is not a VirtualHost address such as "*:80", "127.0.0.1:8080" or "[::1]:80": port "http" is not a number from 1 to 65535`}},
