@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -19,10 +18,8 @@ import (
 // buildPhpguard builds the real command into a temporary directory.
 func buildPhpguard(t *testing.T) string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = requireTool(t, "go")
-	}
+	// go test puts its own go first in PATH (go help test, since Go 1.19).
+	goTool := requireTool(t, "go")
 	bin := filepath.Join(t.TempDir(), "phpguard")
 	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/phpguard/phpguard/cmd/phpguard").CombinedOutput()
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/phpguard/phpguard/apply"
 	"github.com/phpguard/phpguard/emit"
 	"github.com/phpguard/phpguard/policy"
@@ -122,8 +120,8 @@ func (r *review) colored() bool {
 	if !ok {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0 && fi.Mode()&os.ModeDevice != 0
 }
 
 // checkRoot returns --root as an absolute path to a directory, or "".
