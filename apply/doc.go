@@ -41,6 +41,14 @@
 // removes anything in an account's tree. R/var/lib/phpguard/lock is the
 // lock two applies share (flock(2)).
 //
+// Each file is written to a temporary file in its directory with its
+// owner and mode, and renamed over the target once one syncfs(2) per
+// filesystem has made every new content durable (an fsync per file, done
+// in bulk: a first apply on a large server writes thousands); a second
+// syncfs makes the renames and removals durable before the record is
+// narrowed. A target that is not a regular file (a symbolic link, a
+// directory) is refused, not replaced.
+//
 // A crash (SIGKILL, power loss) leaves at worst a temporary file named
 // .phpguard-* beside a target, which the next Apply removes, and a record
 // that lists more files than are there, because the record is first
