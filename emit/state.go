@@ -44,6 +44,9 @@ type Desired struct {
 	Layers   []string // every declared layer directory, in declaration order
 }
 
+// vhostSize is about the size of a rendered vhost file.
+const vhostSize = 768
+
 // Compile computes the desired state of a validated policy.
 func Compile(p *policy.Policy) (*Desired, error) {
 	d := &Desired{HTTPUser: p.Server.HTTPUser}
@@ -55,6 +58,14 @@ func Compile(p *policy.Policy) (*Desired, error) {
 
 	var overlays []rootfs.Overlay
 	var vhostFiles []string
+	// All vhost files share one buffer: one allocation in a few instead
+	// of one per file. A file's slice is capped, so no append reaches
+	// the next file.
+	nvhosts := 0
+	for i := range p.Accounts {
+		nvhosts += len(p.Accounts[i].Vhosts)
+	}
+	arena := make([]byte, 0, nvhosts*vhostSize)
 	for i := range p.Accounts {
 		a := &p.Accounts[i]
 		o, err := rootfs.OverlayOf(p, a)
@@ -62,9 +73,10 @@ func Compile(p *policy.Policy) (*Desired, error) {
 			return nil, fmt.Errorf("account %s: %w", a.Name, err)
 		}
 		overlays = append(overlays, o)
+		dirs := rootfs.DirsOf(paths.Accounts, a.Name)
 		acc := Account{
 			Name: a.Name, UID: a.UID, GID: a.GID,
-			Dirs:     rootfs.DirsOf(paths.Accounts, a.Name),
+			Dirs:     dirs,
 			Overlay:  o,
 			Skeleton: p.Server.Skeleton,
 			Docroots: docroots(a),
@@ -75,11 +87,13 @@ func Compile(p *policy.Policy) (*Desired, error) {
 			name := v.ServerName + ".conf"
 			host := path.Join(paths.Apache, a.Name, name)
 			vhostFiles = append(vhostFiles, host)
+			start := len(arena)
+			arena = appendVhost(arena, p, dirs.Root, a, v)
 			d.Files = append(d.Files, File{
 				Name:    "apache/" + a.Name + "/" + name,
 				Host:    host,
 				Account: a.Name,
-				Data:    Vhost(p, a, v),
+				Data:    arena[start:len(arena):len(arena)],
 			})
 		}
 	}
