@@ -22,7 +22,9 @@ func faclEntries(text string) map[string][]string {
 		switch {
 		case strings.HasPrefix(line, "# file: "):
 			file = strings.TrimPrefix(line, "# file: ")
-			out[file] = out[file] // a file with no entries still counts
+			if _, ok := out[file]; !ok {
+				out[file] = nil // a file with no entries still counts
+			}
 		case line == "" || strings.HasPrefix(line, "#") || file == "":
 		default:
 			entry, _, _ := strings.Cut(line, "\t") // drop #effective

@@ -2,7 +2,6 @@ package rootfs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -211,4 +210,3 @@ func requireAPI(t *testing.T, opts MountOptions) {
 	}
 }
 
-func isErrno(err error, errno unix.Errno) bool { return errors.Is(err, errno) }
