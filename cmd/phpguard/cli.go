@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/phpguard/phpguard/emit"
 	"github.com/phpguard/phpguard/policy"
 )
 
@@ -83,6 +85,11 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "phpguard: %v\n", err)
+		// plan --json and apply --json promise one JSON object on stdout,
+		// also when the command line itself is wrong (SPEC 6).
+		if wantsJSON(args) {
+			stdout.Write(emit.Report{Failed: true, Msg: err.Error()}.JSON())
+		}
 		return exitUsage
 	}
 	err = ctx.Run(&globals{Stdout: stdout, Stderr: stderr})
@@ -98,6 +105,23 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	}
 	report(stderr, err)
 	return exitError
+}
+
+// wantsJSON tells whether args ask plan or apply for JSON output.
+func wantsJSON(args []string) bool {
+	cmd, isJSON := "", false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		switch {
+		case a == "--json" || a == "--json=true":
+			isJSON = true
+		case cmd == "" && !strings.HasPrefix(a, "-"):
+			cmd = a
+		}
+	}
+	return isJSON && (cmd == "plan" || cmd == "apply")
 }
 
 // report prints an error: policy diagnostics as they are (each already
