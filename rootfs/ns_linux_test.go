@@ -209,4 +209,3 @@ func requireAPI(t *testing.T, opts MountOptions) {
 		skipOrFail(t, "kernel lacks overlayfs layers as file descriptors (Linux 6.13)")
 	}
 }
-
