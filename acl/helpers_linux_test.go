@@ -2,6 +2,7 @@ package acl
 
 import (
 	"errors"
+	"github.com/phpguard/phpguard/internal/testenv"
 	"os"
 	"os/exec"
 	"os/user"
@@ -13,34 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// skipOrFail skips a test that lacks something, unless CI asks for every
-// test to run (PHPGUARD_REQUIRE_ALL=1), where it fails instead.
-func skipOrFail(t testing.TB, reason string) {
-	t.Helper()
-	if os.Getenv("PHPGUARD_REQUIRE_ALL") == "1" {
-		t.Fatalf("PHPGUARD_REQUIRE_ALL=1 but %s", reason)
-	}
-	t.Skip(reason)
-}
-
-// requireRoot skips unless the test runs as root.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root")
-	}
-}
-
-// requireTool skips unless the named program is installed, and returns
-// its path.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		skipOrFail(t, name+" is not installed")
-	}
-	return p
-}
+var (
+	skipOrFail  = testenv.SkipOrFail
+	requireRoot = testenv.RequireRoot
+	requireTool = testenv.RequireTool
+)
 
 // requireUser skips unless the system knows the user, and returns its uid.
 func requireUser(t testing.TB, name string) uint32 {

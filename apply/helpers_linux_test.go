@@ -3,6 +3,7 @@ package apply
 import (
 	"bytes"
 	"fmt"
+	"github.com/phpguard/phpguard/internal/testenv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -22,41 +23,15 @@ import (
 const nsEnv = "PHPGUARD_APPLY_MOUNT_NS"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(nsEnv) == "1" {
-		// Nothing mounted here may reach the host's tree: make every
-		// mount of this new namespace private (mount_namespaces(7)).
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			fmt.Fprintln(os.Stderr, "make / rprivate:", err)
-			os.Exit(1)
-		}
-	}
+	testenv.PrivateMounts(nsEnv)
 	os.Exit(m.Run())
 }
 
-// skipOrFail skips the test, or fails it when PHPGUARD_REQUIRE_ALL=1 (CI).
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("PHPGUARD_REQUIRE_ALL") == "1" {
-		t.Fatalf("required: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root")
-	}
-}
-
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		skipOrFail(t, "needs %s: %v", name, err)
-	}
-	return p
-}
+var (
+	skipOrFail  = testenv.SkipOrFail
+	requireRoot = testenv.RequireRoot
+	requireTool = testenv.RequireTool
+)
 
 // inMountNS runs the calling top-level test again in a new, private mount
 // namespace. It returns true in the re-executed test, which then runs its

@@ -126,17 +126,8 @@ func enterRequire(t *testing.T) {
 		why = "needs /bin/busybox (Debian: busybox-static)"
 	}
 	if why != "" {
-		enterSkip(t, why)
+		skipOrFail(t, "%s", why)
 	}
-}
-
-// enterSkip skips the test, or fails it when PHPGUARD_REQUIRE_ALL=1.
-func enterSkip(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("PHPGUARD_REQUIRE_ALL") == "1" {
-		t.Fatalf("required: %s", why)
-	}
-	t.Skip(why)
 }
 
 const (
@@ -400,7 +391,7 @@ func TestEnterSetuid(t *testing.T) {
 		t.Fatalf("run the probe outside: %v", err)
 	}
 	if string(out) != "uid=65534 euid=0\n" {
-		enterSkip(t, fmt.Sprintf("the probe gains no privilege outside either (%q): is %s on a nosuid mount?", out, s.dir))
+		skipOrFail(t, "%s", fmt.Sprintf("the probe gains no privilege outside either (%q): is %s on a nosuid mount?", out, s.dir))
 	}
 
 	r := runHelper(t, s.spec("/bin/suid-probe"), "")

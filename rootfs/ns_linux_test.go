@@ -2,7 +2,7 @@ package rootfs
 
 import (
 	"bytes"
-	"fmt"
+	"github.com/phpguard/phpguard/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,32 +20,14 @@ import (
 const nsEnv = "PHPGUARD_ROOTFS_MOUNT_NS"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(nsEnv) == "1" {
-		// Nothing mounted here may reach the host's tree: make every
-		// mount of this new namespace private (mount_namespaces(7)).
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			fmt.Fprintln(os.Stderr, "make / rprivate:", err)
-			os.Exit(1)
-		}
-	}
+	testenv.PrivateMounts(nsEnv)
 	os.Exit(m.Run())
 }
 
-// skipOrFail skips the test, or fails it when PHPGUARD_REQUIRE_ALL=1 (CI).
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("PHPGUARD_REQUIRE_ALL") == "1" {
-		t.Fatalf("required: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root")
-	}
-}
+var (
+	skipOrFail  = testenv.SkipOrFail
+	requireRoot = testenv.RequireRoot
+)
 
 func requireNewAPI(t testing.TB) {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/phpguard/phpguard/internal/testenv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -29,12 +30,7 @@ const nsEnv = "PHPGUARD_VERIFY_MOUNT_NS"
 // host's tree, and vanish with the namespace.
 func TestMain(m *testing.M) {
 	if os.Getenv(nsEnv) == "1" {
-		// Nothing mounted here may reach the host's tree: make every
-		// mount of this namespace private (mount_namespaces(7)).
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			fmt.Fprintln(os.Stderr, "make / rprivate:", err)
-			os.Exit(1)
-		}
+		testenv.PrivateMounts(nsEnv)
 		os.Exit(m.Run())
 	}
 	if os.Geteuid() != 0 {

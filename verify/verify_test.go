@@ -2,6 +2,7 @@ package verify
 
 import (
 	"encoding/json"
+	"github.com/phpguard/phpguard/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,14 +15,7 @@ import (
 	"github.com/phpguard/phpguard/policy"
 )
 
-// skipOrFail skips the test, or fails it when PHPGUARD_REQUIRE_ALL=1 (CI).
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("PHPGUARD_REQUIRE_ALL") == "1" {
-		t.Fatalf("required: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
+var skipOrFail = testenv.SkipOrFail
 
 func writeFile(t testing.TB, name, data string, mode os.FileMode) {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/phpguard/phpguard/internal/testenv"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -59,14 +60,10 @@ const (
 	convergeTask = "Converge the host to the staged policy"
 )
 
-// skipOrFail skips the test, or fails it when PHPGUARD_REQUIRE_ALL=1 (CI).
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("PHPGUARD_REQUIRE_ALL") == "1" {
-		t.Fatalf("required: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
+var (
+	skipOrFail  = testenv.SkipOrFail
+	requireTool = testenv.RequireTool
+)
 
 func requireRoot(t testing.TB) {
 	t.Helper()
@@ -76,15 +73,6 @@ func requireRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "needs root (apply chowns to the accounts' uids)")
 	}
-}
-
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		skipOrFail(t, "needs %s: %v", name, err)
-	}
-	return p
 }
 
 // env is the test's ansible-playbook setup.
