@@ -178,6 +178,24 @@ func (c *checker) serverPaths() {
 			c.errorf(p, "path %q names a file: remove the trailing /", f.value)
 			continue
 		}
+		// Debian's Apache loads conf-enabled/*.conf and PHP scans only
+		// *.ini in its conf.d: a file named otherwise is skipped without a
+		// word, and with it every vhost or the server-wide
+		// disable_functions.
+		if f.key == "apache_include" && !strings.HasSuffix(f.value, ".conf") {
+			c.errorf(p, "path %q must end in .conf: Apache's conf-enabled loads only *.conf, so no vhost would be served", f.value)
+			continue
+		}
+		if f.key == "php_ini" && !strings.HasSuffix(f.value, ".ini") {
+			c.errorf(p, "path %q must end in .ini: PHP reads only *.ini from its conf.d, so no function would be disabled", f.value)
+			continue
+		}
+		// The vhost files live in <apache>/<account>/: a file of its own
+		// there could be taken for one of them, or clash with one.
+		if f.file && within(f.value, ps.Apache) && pathReason(ps.Apache, true) == "" {
+			c.errorf(p, "path %q lies inside server.paths.apache %s, which holds the generated vhost files", f.value, ps.Apache)
+			continue
+		}
 		if f.key == "accounts" {
 			if cleanPath(f.value) == "/" {
 				c.errorf(p, "the accounts directory may not be /")
