@@ -74,7 +74,11 @@ func (c *enterCmd) Run(g *globals, ctx *kong.Context) error {
 	if !found {
 		return fmt.Errorf("enter: account %q is not in the policy %s", account, defaultPolicy(policyArg))
 	}
-	root := rootfs.Under(c.Root, rootfs.DirsOf(p.Server.Paths.Accounts, account).Root)
+	hostRoot, err := checkRoot(c.Root)
+	if err != nil {
+		return err
+	}
+	root := rootfs.Under(hostRoot, rootfs.DirsOf(p.Server.Paths.Accounts, account).Root)
 
 	status, err := rootfs.Enter(rootfs.Entry{
 		Account: account,
