@@ -2,10 +2,13 @@ package apply
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,33 +136,50 @@ func TestPlanWritesNothing(t *testing.T) {
 	}
 }
 
-// TestHostChecksChangeNothing: a missing layer, an unknown HTTP user or
-// an account with the HTTP user's uid fail before the first change, on
-// an empty root and on a converged one.
+// TestHostChecksChangeNothing: a missing layer, an unknown HTTP user, an
+// account with the HTTP user's uid or with its group (gid 33, www-data's
+// group on Debian: the docroot would be 10001:33) fail before the first
+// change, on an empty root and on a converged one. A problem with a value
+// of the policy names its position as a policy diagnostic does.
 func TestHostChecksChangeNothing(t *testing.T) {
 	requireRoot(t)
+	if g, err := user.LookupGroupId("33"); err != nil || g.Name != "www-data" {
+		skipOrFail(t, "needs the www-data group with gid 33 (Debian): %v", err)
+	}
 	tests := []struct {
 		name string
 		spec func() spec
-		want string
+		want string // POS stands for where the line "    at" of the policy has the value 33
+		at   string
 	}{
 		{"missing layer", func() spec {
 			sp := threeAccounts()
 			sp.layers = []string{"base", "terminal"}
 			return sp
-		}, "layer base: "},
+		}, "layer base: ", ""},
 		{"unknown HTTP user", func() spec {
 			sp := threeAccounts()
 			sp.httpUser = "no-such-user-phpguard"
 			return sp
-		}, "resolve HTTP user no-such-user-phpguard"},
+		}, "resolve HTTP user no-such-user-phpguard", ""},
 		{"account with the HTTP user's uid", func() spec {
 			// A name: the validator cannot know its uid, apply can.
 			sp := threeAccounts()
 			sp.httpUser = "www-data"
-			sp.accounts[1].uid = 33
+			sp.accounts[1].uid, sp.accounts[1].gid = 33, 10002
 			return sp
-		}, "account site2: uid 33 is the HTTP user's"},
+		}, "check host: POS: accounts[1].uid: account site2: uid 33 is the HTTP user's (www-data)", "uid: 33"},
+		{"account with the HTTP user's group", func() spec {
+			sp := threeAccounts()
+			sp.httpUser = "www-data"
+			sp.accounts[2].gid = 33
+			return sp
+		}, "check host: POS: accounts[2].gid: account site3: gid 33 is a group of the HTTP user www-data (www-data)", "gid: 33"},
+		{"HTTP user by uid, account with its group", func() spec {
+			sp := threeAccounts()
+			sp.accounts[0].gid = 33
+			return sp
+		}, "check host: POS: accounts[0].gid: account site1: gid 33 is a group of the HTTP user 33 (www-data)", "gid: 33"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,11 +188,18 @@ func TestHostChecksChangeNothing(t *testing.T) {
 				if converged {
 					mustApply(t, s.policy(t, threeAccounts().yaml()), Options{Root: s.root})
 				}
-				p := s.policy(t, tt.spec().yaml())
+				text := tt.spec().yaml()
+				p := s.policy(t, text)
+				want := tt.want
+				if tt.at != "" {
+					line := slices.Index(strings.Split(text, "\n"), "    "+tt.at) + 1
+					pos := fmt.Sprintf("%s:%d:%d", filepath.Join(s.dir, "policy.yaml"), line, len("    "+tt.at)-len("33")+1)
+					want = strings.Replace(want, "POS", pos, 1)
+				}
 				before := snapshot(t, s.root, true)
 				res, err := Apply(p, Options{Root: s.root})
-				if err == nil || !strings.Contains(err.Error(), tt.want) {
-					t.Errorf("apply: %v, want an error with %q", err, tt.want)
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("apply: %v, want an error with %q", err, want)
 				}
 				if res != nil {
 					t.Errorf("apply returned changes %q with its error", changeLines(res))
@@ -229,7 +256,7 @@ func TestRemovesOnlyRecordedFiles(t *testing.T) {
 			t.Errorf("%s is still there: %v", p, err)
 		}
 	}
-	rec, err := loadRecord(s.root)
+	rec, err := loadRecord(s.hostRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +365,7 @@ func TestLock(t *testing.T) {
 	requireRoot(t)
 	s := newSandbox(t)
 	p := s.policy(t, threeAccounts().yaml())
-	l, err := takeLock(s.root, time.Second)
+	l, err := takeLock(s.hostRoot(t), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,21 +550,30 @@ func TestRecordWidenedFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &engine{p: p, d: d, root: s.root, failed: map[string]bool{}}
+	e := &engine{p: p, d: d, root: s.root, r: s.hostRoot(t), failed: map[string]bool{}}
 	fp, err := e.planFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
 	intent := fp.rec.union(record{Files: fp.wanted, Dirs: dirPaths(fp.mkdirs)})
-	if err := intent.save(s.root); err != nil {
+	if err := intent.save(e.r); err != nil {
 		t.Fatal(err)
 	}
-	// The crash: one vhost written, nothing else.
-	s.write(t, "/etc/apache2/phpguard/site3/example.org.conf", "half of a run\n")
+	// The crash: one vhost written (renamed into place whole), nothing
+	// else.
+	crashed := "/etc/apache2/phpguard/site3/example.org.conf"
+	for _, f := range d.Files {
+		if f.Host == crashed {
+			s.write(t, f.Host, string(f.Data))
+		}
+	}
+	if _, err := os.Lstat(s.path(crashed)); err != nil {
+		t.Fatalf("the crashed run's file: %v", err)
+	}
 
 	sp.accounts = sp.accounts[:2]
 	mustApply(t, s.policy(t, sp.yaml()), Options{Root: s.root})
-	if _, err := os.Lstat(s.path("/etc/apache2/phpguard/site3/example.org.conf")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(s.path(crashed)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the file of the crashed run is still there: %v", err)
 	}
 }

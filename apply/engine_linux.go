@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/phpguard/phpguard/acl"
 	"github.com/phpguard/phpguard/emit"
 	"github.com/phpguard/phpguard/policy"
@@ -19,7 +21,8 @@ type engine struct {
 	p    *policy.Policy
 	d    *emit.Desired
 	o    Options
-	root string // "" for the host itself
+	root string    // "" for the host itself
+	r    *hostRoot // root, through which the file step and the lock go
 	dry  bool
 	uid  uint32 // the HTTP user's
 
@@ -49,10 +52,15 @@ func run(p *policy.Policy, o Options, dry bool) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.r, err = openHostRoot(e.root)
+	if err != nil {
+		return nil, err
+	}
+	defer e.r.close()
 
 	// The lock. Plan and --check only read, and do not wait for it.
 	if !dry {
-		l, err := takeLock(e.root, o.lockTimeout())
+		l, err := takeLock(e.r, o.lockTimeout())
 		if err != nil {
 			return nil, err
 		}
@@ -141,8 +149,12 @@ func (e *engine) trees() {
 			continue
 		}
 		spec := rootfs.AccountSpec{Name: a.Name, UID: a.UID, GID: a.GID, Dirs: a.Dirs, Skeleton: a.Skeleton, Docroots: a.Docroots}
+		mounted := e.rootMounted(a.Dirs.Root)
 		changes, err := rootfs.EnsureAccount(e.root, spec, e.dry)
 		for _, c := range changes {
+			if mounted {
+				c.Path = throughRoot(c.Path, a.Dirs)
+			}
 			// The accounts directory is everyone's; a dry run finds it
 			// missing once per account.
 			account := a.Name
@@ -160,6 +172,25 @@ func (e *engine) trees() {
 			e.fail(a.Name, err)
 		}
 	}
+}
+
+// rootMounted says whether something is mounted on the account's root
+// (STATX_ATTR_MOUNT_ROOT), as EnsureAccount finds it: then it makes the
+// skeleton and docroots through the mounted root, not in upper.
+func (e *engine) rootMounted(root string) bool {
+	var st unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, under(e.root, root), unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_TYPE, &st)
+	return err == nil && st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
+}
+
+// throughRoot names a change EnsureAccount reports in upper (host path p)
+// by the path it really makes it through, the mounted root: the upper
+// path would suggest a write behind the live mount, which it is not.
+func throughRoot(p string, d rootfs.AccountDirs) string {
+	if p == d.Upper || strings.HasPrefix(p, d.Upper+"/") {
+		return d.Root + strings.TrimPrefix(p, d.Upper)
+	}
+	return p
 }
 
 // acls gives the HTTP user no permission on every deny target.

@@ -7,9 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,6 +34,7 @@ type fileState struct {
 	data     []byte
 	mode     fs.FileMode // permission bits with setuid, setgid and sticky
 	uid, gid int
+	dev, ino uint64 // which file it was, for a removal
 }
 
 // NotRegularError reports a target that apply refuses to replace or
@@ -48,42 +48,82 @@ func (e *NotRegularError) Error() string {
 	return fmt.Sprintf("refuse to replace %s: it is a %s, not a regular file", e.Path, e.Type)
 }
 
-// readState reads the file at real. A missing file is a fileState with
-// exists false; anything but a regular file is a *NotRegularError. The
-// file is opened with O_NOFOLLOW and checked again on the descriptor, so
-// a link swapped in after the Lstat is not read through.
-func readState(real string) (fileState, error) {
-	fi, err := os.Lstat(real)
+// readState reads the file at the host path p. A missing file is a
+// fileState with exists false; anything but a regular file is a
+// *NotRegularError. The file is looked at with O_PATH|O_NOFOLLOW first,
+// so that a device or a FIFO is never opened, then opened with
+// O_NOFOLLOW and checked again on the descriptor, so that a link swapped
+// in between is not read through.
+func readState(r *hostRoot, p string) (fileState, error) {
+	st, err := r.lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fileState{}, nil
 	}
 	if err != nil {
 		return fileState{}, err
 	}
-	if !fi.Mode().IsRegular() {
-		return fileState{}, &NotRegularError{Path: real, Type: typeName(fi.Mode())}
+	if !isRegular(&st) {
+		return fileState{}, &NotRegularError{Path: r.real(p), Type: statType(&st)}
 	}
-	f, err := os.OpenFile(real, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	fd, err := r.open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return fileState{}, fmt.Errorf("read %s: %w", real, err)
+		return fileState{}, fmt.Errorf("read %s: %w", r.real(p), err)
 	}
+	f := os.NewFile(uintptr(fd), r.real(p))
 	defer f.Close()
-	fi, err = f.Stat()
-	if err != nil {
-		return fileState{}, err
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fileState{}, fmt.Errorf("read %s: %w", r.real(p), err)
 	}
-	if !fi.Mode().IsRegular() {
-		return fileState{}, &NotRegularError{Path: real, Type: typeName(fi.Mode())}
+	if !isRegular(&st) {
+		return fileState{}, &NotRegularError{Path: r.real(p), Type: statType(&st)}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize))
 	if err != nil {
-		return fileState{}, fmt.Errorf("read %s: %w", real, err)
+		return fileState{}, fmt.Errorf("read %s: %w", r.real(p), err)
 	}
-	st := fileState{exists: true, data: data, mode: fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)}
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-		st.uid, st.gid = int(sys.Uid), int(sys.Gid)
+	return fileState{
+		exists: true, data: data,
+		mode: fs.FileMode(st.Mode&0o777) | goModeBits(st.Mode),
+		uid:  int(st.Uid), gid: int(st.Gid),
+		dev: st.Dev, ino: st.Ino,
+	}, nil
+}
+
+// goModeBits turns the setuid, setgid and sticky bits of chmod(2) into
+// Go's.
+func goModeBits(m uint32) fs.FileMode {
+	var out fs.FileMode
+	if m&unix.S_ISUID != 0 {
+		out |= fs.ModeSetuid
 	}
-	return st, nil
+	if m&unix.S_ISGID != 0 {
+		out |= fs.ModeSetgid
+	}
+	if m&unix.S_ISVTX != 0 {
+		out |= fs.ModeSticky
+	}
+	return out
+}
+
+func isRegular(st *unix.Stat_t) bool { return st.Mode&unix.S_IFMT == unix.S_IFREG }
+
+func isDir(st *unix.Stat_t) bool { return st.Mode&unix.S_IFMT == unix.S_IFDIR }
+
+// statType names the type of a file: "symbolic link", "directory", …
+func statType(st *unix.Stat_t) string {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return "symbolic link"
+	case unix.S_IFDIR:
+		return "directory"
+	case unix.S_IFIFO:
+		return "named pipe"
+	case unix.S_IFSOCK:
+		return "socket"
+	case unix.S_IFBLK, unix.S_IFCHR:
+		return "device"
+	}
+	return "special file"
 }
 
 // wants reports whether the file holds data with the owner and mode of a
@@ -123,142 +163,152 @@ func unixMode(m fs.FileMode) uint32 {
 	return u
 }
 
-func typeName(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "symbolic link"
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
-}
-
-// writeAtomic replaces the file at real with data, mode and owner: it
-// writes a temporary file in the same directory, sets its mode and owner
-// on the descriptor, fsyncs it, renames it over real and fsyncs the
-// directory, so that a reader (Apache reloading, a crash) sees the old
-// file or the new one, never half of one (rename(2): "If newpath already
-// exists, it will be atomically replaced"). It refuses a target that
-// exists and is not a regular file: rename would replace a symbolic link
-// or an empty directory without a word.
-func writeAtomic(real string, data []byte, mode fs.FileMode, uid, gid int) error {
-	st, err := stageFile(real, data, mode, uid, gid, true)
+// writeAtomic replaces the file at the host path p with data, mode and
+// owner: it writes a temporary file in the same directory, sets its mode
+// and owner on the descriptor, fsyncs it, renames it over p and fsyncs
+// the directory, so that a reader (Apache reloading, a crash) sees the
+// old file or the new one, never half of one (rename(2): "If newpath
+// already exists, it will be atomically replaced"). It refuses a target
+// that exists and is not a regular file: rename would replace a symbolic
+// link or an empty directory without a word.
+func writeAtomic(r *hostRoot, p string, data []byte, mode fs.FileMode, uid, gid int) error {
+	st, err := stageFile(r, p, data, mode, uid, gid, true)
 	if err != nil {
 		return err
 	}
 	if err := st.commit(); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(real))
+	return syncDir(r, path.Dir(p))
 }
 
 // staged is a temporary file holding a target's new content.
 type staged struct {
-	tmp, real string
+	r   *hostRoot
+	p   string // the target's host path
+	tmp string // the temporary file's name in p's directory
 }
 
-// stageFile writes data into a new temporary file beside real, with mode
-// and owner, and fsyncs it when sync is set. The caller that does not
-// sync must make the data durable before commit (syncfs(2)), or a crash
-// could leave an empty file in place of the old one.
-func stageFile(real string, data []byte, mode fs.FileMode, uid, gid int, sync bool) (_ *staged, err error) {
-	if err := checkReplaceable(real); err != nil {
+// stageFile writes data into a new temporary file beside the host path
+// p, with mode and owner, and fsyncs it when sync is set. The caller that
+// does not sync must make the data durable before commit (syncfs(2)), or
+// a crash could leave an empty file in place of the old one.
+func stageFile(r *hostRoot, p string, data []byte, mode fs.FileMode, uid, gid int, sync bool) (_ *staged, err error) {
+	dirfd, base, err := r.openParent(p)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", r.real(p), err)
+	}
+	defer unix.Close(dirfd)
+	if err := checkReplaceable(r, dirfd, base, p); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(real), tempPrefix+"*")
+	tmp, name, err := r.createTemp(dirfd, path.Dir(p))
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", real, err)
+		return nil, fmt.Errorf("write %s: %w", r.real(p), err)
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			unix.Unlinkat(dirfd, name, 0)
 		}
 	}()
 	if _, err := tmp.Write(data); err != nil {
-		return nil, fmt.Errorf("write %s: %w", real, err)
+		return nil, fmt.Errorf("write %s: %w", r.real(p), err)
 	}
 	// fchown before fchmod: chown(2) clears the setuid and setgid bits.
 	// Without root the file stays the caller's (tests as a user).
 	if err := tmp.Chown(uid, gid); err != nil && !(errors.Is(err, fs.ErrPermission) && os.Geteuid() != 0) {
-		return nil, fmt.Errorf("write %s: %w", real, err)
+		return nil, fmt.Errorf("write %s: %w", r.real(p), err)
 	}
 	if err := tmp.Chmod(mode); err != nil {
-		return nil, fmt.Errorf("write %s: %w", real, err)
+		return nil, fmt.Errorf("write %s: %w", r.real(p), err)
 	}
 	if sync {
 		if err := tmp.Sync(); err != nil {
-			return nil, fmt.Errorf("write %s: %w", real, err)
+			return nil, fmt.Errorf("write %s: %w", r.real(p), err)
 		}
 	}
 	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("write %s: %w", real, err)
+		return nil, fmt.Errorf("write %s: %w", r.real(p), err)
 	}
-	return &staged{tmp: tmp.Name(), real: real}, nil
+	return &staged{r: r, p: p, tmp: name}, nil
 }
 
 // commit renames the temporary file over the target, checking again
-// that the target is a regular file or missing.
+// that the target is a regular file or missing. The directory is looked
+// up again rather than kept open: a first apply on a large server stages
+// thousands of files, more than the descriptors a process may hold.
 func (st *staged) commit() error {
-	if err := checkReplaceable(st.real); err != nil {
-		st.discard()
+	dirfd, base, err := st.r.openParent(st.p)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", st.r.real(st.p), err)
+	}
+	defer unix.Close(dirfd)
+	if err := checkReplaceable(st.r, dirfd, base, st.p); err != nil {
+		unix.Unlinkat(dirfd, st.tmp, 0)
 		return err
 	}
-	if err := os.Rename(st.tmp, st.real); err != nil {
-		st.discard()
-		return fmt.Errorf("write %s: %w", st.real, err)
+	if err := ignoringEINTR(func() error { return unix.Renameat(dirfd, st.tmp, dirfd, base) }); err != nil {
+		unix.Unlinkat(dirfd, st.tmp, 0)
+		return fmt.Errorf("write %s: %w", st.r.real(st.p), err)
 	}
 	return nil
 }
 
 // discard removes the temporary file.
-func (st *staged) discard() { os.Remove(st.tmp) }
-
-// checkReplaceable refuses a target that exists and is not a regular
-// file.
-func checkReplaceable(real string) error {
-	fi, err := os.Lstat(real)
-	if err == nil && !fi.Mode().IsRegular() {
-		return &NotRegularError{Path: real, Type: typeName(fi.Mode())}
+func (st *staged) discard() {
+	if dirfd, _, err := st.r.openParent(st.p); err == nil {
+		unix.Unlinkat(dirfd, st.tmp, 0)
+		unix.Close(dirfd)
 	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+}
+
+// checkReplaceable refuses a target (name in the directory dirfd, host
+// path p) that exists and is not a regular file.
+func checkReplaceable(r *hostRoot, dirfd int, name, p string) error {
+	var st unix.Stat_t
+	err := ignoringEINTR(func() error { return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+	if err == nil && !isRegular(&st) {
+		return &NotRegularError{Path: r.real(p), Type: statType(&st)}
+	}
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return &os.PathError{Op: "fstatat", Path: r.real(p), Err: err}
 	}
 	return nil
 }
 
 // syncFilesystems makes everything written on the filesystems holding
-// dirs durable, with one syncfs(2) per filesystem instead of an fsync per
-// file and directory: a first apply on a large server writes thousands.
-func syncFilesystems(dirs []string) error {
+// the host directories dirs durable, with one syncfs(2) per filesystem
+// instead of an fsync per file and directory: a first apply on a large
+// server writes thousands.
+func syncFilesystems(r *hostRoot, dirs []string) error {
 	seen := make(map[uint64]bool)
+	done := make(map[string]bool)
 	for _, dir := range dirs {
-		d, err := os.Open(dir)
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		fd, err := r.openDir(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("sync %s: %w", dir, err)
+			return fmt.Errorf("sync %s: %w", r.real(dir), err)
 		}
 		var st unix.Stat_t
-		if err := unix.Fstat(int(d.Fd()), &st); err != nil {
-			d.Close()
-			return fmt.Errorf("sync %s: %w", dir, err)
+		if err := unix.Fstat(fd, &st); err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("sync %s: %w", r.real(dir), err)
 		}
 		if !seen[st.Dev] {
 			seen[st.Dev] = true
-			if err := unix.Syncfs(int(d.Fd())); err != nil {
-				d.Close()
-				return fmt.Errorf("sync the filesystem of %s: %w", dir, err)
+			if err := unix.Syncfs(fd); err != nil {
+				unix.Close(fd)
+				return fmt.Errorf("sync the filesystem of %s: %w", r.real(dir), err)
 			}
 		}
-		d.Close()
+		unix.Close(fd)
 	}
 	return nil
 }
@@ -266,50 +316,65 @@ func syncFilesystems(dirs []string) error {
 // syncDir fsyncs a directory, which makes a rename or unlink in it
 // durable (fsync(2): "Calling fsync() does not necessarily ensure that
 // the entry in the directory containing the file has also reached disk").
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func syncDir(r *hostRoot, dir string) error {
+	fd, err := r.openDir(dir)
 	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
+		return fmt.Errorf("sync %s: %w", r.real(dir), err)
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
+	defer unix.Close(fd)
+	if err := ignoringEINTR(func() error { return unix.Fsync(fd) }); err != nil {
+		return fmt.Errorf("sync %s: %w", r.real(dir), err)
 	}
 	return nil
 }
 
-// removeFile removes the regular file at real, refusing anything else.
-// The caller makes the removal durable (syncFilesystems).
-func removeFile(real string) error {
-	fi, err := os.Lstat(real)
+// removeFile removes the regular file at the host path p, refusing
+// anything else. When was is a file read before, it also refuses a file
+// that is not that one any more (another inode), since what was checked
+// is what gets removed. The caller makes the removal durable
+// (syncFilesystems).
+func removeFile(r *hostRoot, p string, was *fileState) error {
+	dirfd, base, err := r.openParent(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if !fi.Mode().IsRegular() {
-		return &NotRegularError{Path: real, Type: typeName(fi.Mode())}
+	defer unix.Close(dirfd)
+	var st unix.Stat_t
+	err = ignoringEINTR(func() error { return unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) })
+	if errors.Is(err, unix.ENOENT) {
+		return nil
 	}
-	return os.Remove(real)
+	if err != nil {
+		return &os.PathError{Op: "fstatat", Path: r.real(p), Err: err}
+	}
+	if !isRegular(&st) {
+		return &NotRegularError{Path: r.real(p), Type: statType(&st)}
+	}
+	if was != nil && was.exists && (st.Dev != was.dev || st.Ino != was.ino) {
+		return fmt.Errorf("%s was replaced since it was read: left alone", r.real(p))
+	}
+	if err := ignoringEINTR(func() error { return unix.Unlinkat(dirfd, base, 0) }); err != nil {
+		return &os.PathError{Op: "unlink", Path: r.real(p), Err: err}
+	}
+	return nil
 }
 
-// makeDir makes the directory real, root's with dirMode whatever the
-// umask. The caller makes it durable (syncFilesystems).
-func makeDir(real string) error {
-	if err := os.Mkdir(real, dirMode); err != nil {
-		return err
-	}
-	return os.Chmod(real, dirMode)
-}
-
-// removeTemps removes the temporary files an interrupted run left in
-// dir and returns their names.
-func removeTemps(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+// removeTemps removes the temporary files an interrupted run left in the
+// host directory dir and returns their real paths.
+func removeTemps(r *hostRoot, dir string) ([]string, error) {
+	fd, err := r.openDir(dir)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), r.real(dir))
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
 	if err != nil {
 		return nil, err
 	}
@@ -318,11 +383,11 @@ func removeTemps(dir string) ([]string, error) {
 		if !strings.HasPrefix(e.Name(), tempPrefix) || !e.Type().IsRegular() {
 			continue
 		}
-		name := filepath.Join(dir, e.Name())
-		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return removed, err
+		name := e.Name()
+		if err := ignoringEINTR(func() error { return unix.Unlinkat(fd, name, 0) }); err != nil && !errors.Is(err, unix.ENOENT) {
+			return removed, &os.PathError{Op: "unlink", Path: r.real(path.Join(dir, name)), Err: err}
 		}
-		removed = append(removed, name)
+		removed = append(removed, r.real(path.Join(dir, name)))
 	}
 	return removed, nil
 }

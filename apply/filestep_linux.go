@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -12,17 +11,18 @@ import (
 	"github.com/phpguard/phpguard/emit"
 )
 
-// fileOp is one change of the file step, with what is needed to undo it.
+// fileOp is one change of the file step (at the host path c.Path), with
+// what is needed to undo it.
 type fileOp struct {
 	c      emit.Change
-	real   string
-	before fileState // the file as found, for a rollback
+	before fileState // the file as found, for a rollback and a removal
 	data   []byte    // the new content, for a write
 }
 
 // filePlan is the file step worked out before anything is written.
 type filePlan struct {
 	rec     record   // the record as found
+	kept    record   // the record without what checkRecordedFile and checkRecordedDir dropped
 	wanted  []string // host paths of the generated files that could be read
 	mkdirs  []fileOp // directories to make, parents first
 	writes  []fileOp // vhosts first, then the include and the ini
@@ -62,10 +62,10 @@ func (e *engine) files() {
 
 	// Widen the record before the first write, so that a crash leaves
 	// every file this run may have written in it.
-	intent := fp.rec.union(record{Files: fp.wanted, Dirs: dirPaths(fp.mkdirs)})
+	intent := fp.kept.union(record{Files: fp.wanted, Dirs: dirPaths(fp.mkdirs)})
 	onDisk := fp.rec
 	if !intent.equal(fp.rec) {
-		if err := intent.save(e.root); err != nil {
+		if err := intent.save(e.r); err != nil {
 			e.res.Errors = append(e.res.Errors, err)
 			return
 		}
@@ -93,14 +93,14 @@ func (e *engine) files() {
 			e.res.Errors = append(e.res.Errors, fmt.Errorf("%w; restored the previous Apache and PHP files, Apache not reloaded", err))
 			e.rollback(done)
 			done = nil
-			final = fp.rec
+			final = fp.kept
 		}
 	}
 
 	// Narrow the record to what is there now.
-	final = final.existing(e.root)
+	final = final.existing(e.r)
 	if !final.equal(onDisk) {
-		if err := final.save(e.root); err != nil {
+		if err := final.save(e.r); err != nil {
 			e.res.Errors = append(e.res.Errors, err)
 		}
 	}
@@ -118,11 +118,11 @@ func (e *engine) files() {
 
 // planFiles compares the generated files with the host and the record.
 func (e *engine) planFiles() (*filePlan, error) {
-	rec, err := loadRecord(e.root)
+	rec, err := loadRecord(e.r)
 	if err != nil {
 		return nil, err
 	}
-	fp := &filePlan{rec: rec}
+	fp := &filePlan{rec: rec, kept: record{Version: recordVersion}}
 	apacheDir := e.p.Server.Paths.Apache
 
 	// The files to write: an account's vhosts before the server's files,
@@ -139,11 +139,10 @@ func (e *engine) planFiles() (*filePlan, error) {
 		}
 	}
 	wanted := make(map[string]bool, len(gen))
-	dirs := newDirCache(e.root)
+	dirs := newDirCache(e.r)
 	for _, f := range gen {
 		wanted[f.Host] = true
-		real := under(e.root, f.Host)
-		st, err := readState(real)
+		st, err := readState(e.r, f.Host)
 		if err != nil {
 			e.fileErr(f.Account, err)
 			continue
@@ -159,41 +158,35 @@ func (e *engine) planFiles() (*filePlan, error) {
 		}
 		for _, d := range missing {
 			fp.mkdirs = append(fp.mkdirs, fileOp{
-				c:    emit.Change{Kind: emit.KindDir, Action: emit.Create, Path: d, Account: accountOfDir(apacheDir, d), Detail: "root 0755"},
-				real: under(e.root, d),
+				c: emit.Change{Kind: emit.KindDir, Action: emit.Create, Path: d, Account: accountOfDir(apacheDir, d), Detail: "root 0755"},
 			})
 		}
 		c := emit.Change{Kind: emit.KindFile, Action: emit.Create, Path: f.Host, Account: f.Account, New: f.Data}
 		if st.exists {
 			c.Action, c.Old, c.Detail = emit.Update, st.data, st.detail()
 		}
-		fp.writes = append(fp.writes, fileOp{c: c, real: real, before: st, data: f.Data})
+		fp.writes = append(fp.writes, fileOp{c: c, before: st, data: f.Data})
 	}
 
-	// Files written before that the policy no longer generates.
+	// Files written before that the policy no longer generates, as far
+	// as checkRecordedFile trusts the record.
 	removed := make(map[string]bool)
+	guard := e.newRecordGuard()
 	for _, p := range rec.Files {
 		if wanted[p] {
+			fp.kept.Files = append(fp.kept.Files, p)
 			continue
 		}
-		real := under(e.root, p)
-		st, err := readState(real)
-		var nr *NotRegularError
-		if errors.As(err, &nr) {
-			e.warn("recorded file %s is now a %s: left alone", real, nr.Type)
-			continue
+		st, keep, remove := e.checkRecordedFile(guard, p)
+		if keep {
+			fp.kept.Files = append(fp.kept.Files, p)
 		}
-		if err != nil {
-			e.res.Errors = append(e.res.Errors, err)
-			continue
-		}
-		if !st.exists {
+		if !remove {
 			continue
 		}
 		removed[p] = true
 		fp.removes = append(fp.removes, fileOp{
 			c:      emit.Change{Kind: emit.KindFile, Action: emit.Remove, Path: p, Account: accountOfVhostPath(apacheDir, p), Old: st.data},
-			real:   real,
 			before: st,
 		})
 	}
@@ -204,18 +197,23 @@ func (e *engine) planFiles() (*filePlan, error) {
 	sort.Slice(recDirs, func(i, j int) bool { return recDirs[i] > recDirs[j] })
 	for _, d := range recDirs {
 		if holding[d] {
+			fp.kept.Dirs = append(fp.kept.Dirs, d)
 			continue
 		}
-		empty, err := emptyAfter(under(e.root, d), d, removed)
+		if !e.checkRecordedDir(guard, d) {
+			continue
+		}
+		fp.kept.Dirs = append(fp.kept.Dirs, d)
+		empty, err := emptyAfter(e.r, d, removed)
 		if err != nil || !empty {
 			continue
 		}
 		removed[d] = true
 		fp.rmdirs = append(fp.rmdirs, fileOp{
-			c:    emit.Change{Kind: emit.KindDir, Action: emit.Remove, Path: d, Account: accountOfDir(apacheDir, d)},
-			real: under(e.root, d),
+			c: emit.Change{Kind: emit.KindDir, Action: emit.Remove, Path: d, Account: accountOfDir(apacheDir, d)},
 		})
 	}
+	fp.kept.normalize()
 	return fp, nil
 }
 
@@ -242,21 +240,21 @@ func (e *engine) carryOut(fp *filePlan) []fileOp {
 			continue
 		}
 		done = append(done, op)
-		dirs = append(dirs, path.Dir(op.real))
+		dirs = append(dirs, path.Dir(op.c.Path))
 	}
 
 	staged := make([]*staged, len(fp.writes))
 	for i, op := range fp.writes {
-		st, err := stageFile(op.real, op.data, fileMode, 0, 0, false)
+		st, err := stageFile(e.r, op.c.Path, op.data, fileMode, 0, 0, false)
 		if err != nil {
 			e.fileErr(op.c.Account, err)
 			continue
 		}
 		staged[i] = st
-		dirs = append(dirs, path.Dir(op.real))
+		dirs = append(dirs, path.Dir(op.c.Path))
 		testPause("temp")
 	}
-	if err := syncFilesystems(dirs); err != nil {
+	if err := syncFilesystems(e.r, dirs); err != nil {
 		e.res.Errors = append(e.res.Errors, err)
 		for _, st := range staged {
 			if st != nil {
@@ -284,9 +282,9 @@ func (e *engine) carryOut(fp *filePlan) []fileOp {
 			continue
 		}
 		done = append(done, op)
-		dirs = append(dirs, path.Dir(op.real))
+		dirs = append(dirs, path.Dir(op.c.Path))
 	}
-	if err := syncFilesystems(dirs); err != nil {
+	if err := syncFilesystems(e.r, dirs); err != nil {
 		e.res.Errors = append(e.res.Errors, err)
 	}
 	return done
@@ -294,20 +292,25 @@ func (e *engine) carryOut(fp *filePlan) []fileOp {
 
 // doFileOp makes a directory, removes one, or removes a file.
 func (e *engine) doFileOp(op fileOp) error {
+	p, real := op.c.Path, e.r.real(op.c.Path)
 	switch {
 	case op.c.Kind == emit.KindDir && op.c.Action == emit.Create:
-		if err := makeDir(op.real); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("make directory %s: %w", op.real, err)
+		if err := e.r.makeDir(p); err != nil {
+			// Made since the plan is fine; a link that leads
+			// nowhere inside the root is not a directory.
+			if st, serr := e.r.stat(p); !errors.Is(err, fs.ErrExist) || serr != nil || !isDir(&st) {
+				return fmt.Errorf("make directory %s: %w", real, err)
+			}
 		}
 	case op.c.Kind == emit.KindDir:
 		// rmdir(2) refuses a directory that is not empty: whatever
 		// appeared in it since the plan stays.
-		if err := os.Remove(op.real); err != nil {
-			return fmt.Errorf("remove directory %s: %w", op.real, err)
+		if err := e.r.removeDir(p); err != nil {
+			return fmt.Errorf("remove directory %s: %w", real, err)
 		}
 	default:
-		if err := removeFile(op.real); err != nil {
-			return fmt.Errorf("remove %s: %w", op.real, err)
+		if err := removeFile(e.r, p, &op.before); err != nil {
+			return fmt.Errorf("remove %s: %w", real, err)
 		}
 	}
 	e.o.logf("%s", op.c.Line())
@@ -321,48 +324,52 @@ func (e *engine) rollback(done []fileOp) {
 	var dirs []string
 	for i := len(done) - 1; i >= 0; i-- {
 		op := done[i]
+		p := op.c.Path
 		var err error
 		switch {
 		case op.c.Kind == emit.KindDir && op.c.Action == emit.Create:
-			err = os.Remove(op.real)
+			err = e.r.removeDir(p)
 		case op.c.Kind == emit.KindDir:
-			err = makeDir(op.real)
+			err = e.r.makeDir(p)
 		case op.before.exists:
-			err = writeAtomic(op.real, op.before.data, op.before.mode, op.before.uid, op.before.gid)
+			err = writeAtomic(e.r, p, op.before.data, op.before.mode, op.before.uid, op.before.gid)
 		default:
-			err = removeFile(op.real)
+			err = removeFile(e.r, p, nil)
 		}
 		if err != nil {
-			e.res.Errors = append(e.res.Errors, fmt.Errorf("restore %s: %w", op.real, err))
+			e.res.Errors = append(e.res.Errors, fmt.Errorf("restore %s: %w", e.r.real(p), err))
 		}
-		dirs = append(dirs, path.Dir(op.real))
+		dirs = append(dirs, path.Dir(p))
 	}
-	if err := syncFilesystems(dirs); err != nil {
+	if err := syncFilesystems(e.r, dirs); err != nil {
 		e.res.Errors = append(e.res.Errors, err)
 	}
 }
 
 // removeTemps removes the temporary files an interrupted run left in the
-// directories apply writes to.
+// directories apply writes to. A recorded file names such a directory
+// only when its path passes unsafeRecordedPath.
 func (e *engine) removeTemps() {
-	dirs := map[string]bool{under(e.root, StateDir): true}
+	dirs := map[string]bool{StateDir: true}
 	for _, f := range e.d.Files {
 		if f.Host != "" {
-			dirs[path.Dir(under(e.root, f.Host))] = true
+			dirs[path.Dir(f.Host)] = true
 		}
 	}
-	if rec, err := loadRecord(e.root); err == nil {
+	if rec, err := loadRecord(e.r); err == nil {
 		for _, p := range rec.Files {
-			dirs[path.Dir(under(e.root, p))] = true
+			if e.unsafeRecordedPath(p) == "" {
+				dirs[path.Dir(p)] = true
+			}
 		}
 	}
 	for dir := range dirs {
-		removed, err := removeTemps(dir)
+		removed, err := removeTemps(e.r, dir)
 		for _, name := range removed {
 			e.o.logf("removed %s, left by an interrupted run", name)
 		}
 		if err != nil {
-			e.res.Errors = append(e.res.Errors, fmt.Errorf("remove temporary files in %s: %w", dir, err))
+			e.res.Errors = append(e.res.Errors, fmt.Errorf("remove temporary files in %s: %w", e.r.real(dir), err))
 		}
 	}
 }
@@ -370,11 +377,11 @@ func (e *engine) removeTemps() {
 // dirCache answers which directories are missing, asking the host once
 // per directory.
 type dirCache struct {
-	root   string
+	root   *hostRoot
 	exists map[string]bool
 }
 
-func newDirCache(root string) *dirCache {
+func newDirCache(root *hostRoot) *dirCache {
 	return &dirCache{root: root, exists: map[string]bool{"/": true}}
 }
 
@@ -387,9 +394,9 @@ func (c *dirCache) missing(dir string) ([]string, error) {
 		if _, seen := c.exists[d]; seen {
 			break // there, or planned already with its parents
 		}
-		fi, err := os.Stat(under(c.root, d))
-		if err == nil && !fi.IsDir() {
-			return nil, fmt.Errorf("make directory %s: a %s is in the way", under(c.root, d), typeName(fi.Mode()))
+		st, err := c.root.stat(d)
+		if err == nil && !isDir(&st) {
+			return nil, fmt.Errorf("make directory %s: a %s is in the way", c.root.real(d), statType(&st))
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
@@ -430,10 +437,10 @@ func ancestors(files []string) map[string]bool {
 	return out
 }
 
-// emptyAfter says whether the directory real (host path dir) holds
+// emptyAfter says whether the directory at the host path dir holds
 // nothing once the paths in removed and temporary files are gone.
-func emptyAfter(real, dir string, removed map[string]bool) (bool, error) {
-	entries, err := os.ReadDir(real)
+func emptyAfter(r *hostRoot, dir string, removed map[string]bool) (bool, error) {
+	entries, err := r.readDir(dir)
 	if err != nil {
 		return false, err
 	}

@@ -140,6 +140,17 @@ func newSandbox(t testing.TB) *sandbox {
 // path returns the real path of the host path p.
 func (s *sandbox) path(p string) string { return filepath.Join(s.root, p) }
 
+// hostRoot opens the sandbox root as apply does; the test closes it.
+func (s *sandbox) hostRoot(t testing.TB) *hostRoot {
+	t.Helper()
+	r, err := openHostRoot(s.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	return r
+}
+
 // write makes a file under the sandbox root, with its parents.
 func (s *sandbox) write(t testing.TB, p, content string) {
 	t.Helper()
@@ -179,6 +190,7 @@ type spec struct {
 type acct struct {
 	name     string
 	uid      int
+	gid      int // default uid
 	services []string
 	vhosts   []string // server names; the first has docroot /var/www/html, the others /var/www/NAME
 }
@@ -225,7 +237,11 @@ server:
 		b.WriteString("  []\n")
 	}
 	for _, a := range sp.accounts {
-		fmt.Fprintf(&b, "  - name: %s\n    uid: %d\n    gid: %d\n", a.name, a.uid, a.uid)
+		gid := a.gid
+		if gid == 0 {
+			gid = a.uid
+		}
+		fmt.Fprintf(&b, "  - name: %s\n    uid: %d\n    gid: %d\n", a.name, a.uid, gid)
 		if len(a.services) > 0 {
 			fmt.Fprintf(&b, "    services: [%s]\n", strings.Join(a.services, ", "))
 		}

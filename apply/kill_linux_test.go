@@ -107,7 +107,7 @@ func TestKillAndRerun(t *testing.T) {
 			}
 			if stage == "files" {
 				// Every file is in place; the record is still the wide one.
-				rec, err := loadRecord(s.root)
+				rec, err := loadRecord(s.hostRoot(t))
 				if err != nil || !slices.Contains(rec.Files, "/etc/apache2/phpguard/site2/example.net.conf") {
 					t.Errorf("record after the kill at files: %v, %v; want the removed file still in it", rec.Files, err)
 				}

@@ -9,8 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// lockFile is the host path of the lock.
+const lockFile = StateDir + "/lock"
+
 // LockPath returns the path of the lock under root.
-func LockPath(root string) string { return under(root, StateDir+"/lock") }
+func LockPath(root string) string { return under(root, lockFile) }
 
 // LockError reports a lock that another apply held for longer than the
 // timeout.
@@ -39,21 +42,23 @@ type lock struct{ f *os.File }
 const lockPollInterval = 50 * time.Millisecond
 
 // takeLock takes the exclusive lock under root, waiting up to timeout.
+// The lock and its directory are looked up inside the root (hostRoot).
 //
 // flock(2) locks belong to the open file description, so the kernel
 // drops the lock when the process ends however it ends (SIGKILL too): a
 // crashed apply never leaves a stale lock behind, and the file itself
 // needs no cleanup. The file is opened, never truncated or written, so a
 // run that changes nothing writes nothing here either.
-func takeLock(root string, timeout time.Duration) (*lock, error) {
-	name := LockPath(root)
-	if err := os.MkdirAll(under(root, StateDir), dirMode); err != nil {
+func takeLock(root *hostRoot, timeout time.Duration) (*lock, error) {
+	name := root.real(lockFile)
+	if err := root.mkdirAll(StateDir); err != nil {
 		return nil, fmt.Errorf("take lock: %w", err)
 	}
-	f, err := os.OpenFile(name, os.O_RDONLY|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	fd, err := root.open(lockFile, unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("take lock: %w", err)
 	}
+	f := os.NewFile(uintptr(fd), name)
 	deadline := time.Now().Add(timeout)
 	for {
 		err := flock(f, unix.LOCK_EX|unix.LOCK_NB)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/phpguard/phpguard/emit"
 )
 
 // busyboxLayers makes small real layers from Debian's busybox-static
@@ -292,5 +294,41 @@ func TestStackTooLong(t *testing.T) {
 		if _, ok := mounts["/home/virtual/"+a+"/root"]; !ok {
 			t.Errorf("%s is not mounted", a)
 		}
+	}
+}
+
+// TestPlanNamesMountedRoot: a docroot added to an account whose root is
+// mounted is made through the mounted root, and plan and apply name it
+// by that path, not by the upper path behind the mount.
+func TestPlanNamesMountedRoot(t *testing.T) {
+	if !inMountNS(t) {
+		return
+	}
+	s := newSandbox(t)
+	busyboxLayers(t, s)
+	sp := layeredSpec()
+	mustApply(t, s.policy(t, sp.yaml()), Options{Root: s.root})
+
+	sp.accounts[1].vhosts = append(sp.accounts[1].vhosts, "blog.example.net")
+	p := s.policy(t, sp.yaml())
+	plan, err := Plan(p, Options{Root: s.root})
+	if err != nil || plan.Err() != nil {
+		t.Fatalf("plan: %v, %v", err, plan.Err())
+	}
+	var dirs []string
+	for _, c := range plan.Changes {
+		if c.Kind == emit.KindDir {
+			dirs = append(dirs, c.Path)
+		}
+	}
+	if diff := cmp.Diff([]string{"/home/virtual/site10/root/var/www/blog.example.net"}, dirs); diff != "" {
+		t.Errorf("planned directories (-want +got):\n%s", diff)
+	}
+	res := mustApply(t, p, Options{Root: s.root})
+	if diff := cmp.Diff(changeLines(plan), changeLines(res)); diff != "" {
+		t.Errorf("apply did not do what plan said (-plan +apply):\n%s", diff)
+	}
+	if got := owner(t, s.path("/home/virtual/site10/root/var/www/blog.example.net")); got != "10010:10010 0755" {
+		t.Errorf("the new docroot through the mounted root: %s, want 10010:10010 0755", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"sort"
 )
@@ -26,12 +25,14 @@ type record struct {
 	Dirs    []string `json:"dirs"`
 }
 
-func recordPath(root string) string { return under(root, StateDir+"/state.json") }
+// recordFile is the host path of the record.
+const recordFile = StateDir + "/state.json"
 
-// loadRecord reads the record; a missing one is empty.
-func loadRecord(root string) (record, error) {
-	name := recordPath(root)
-	st, err := readState(name)
+// loadRecord reads the record; a missing one is empty. What it lists is
+// not trusted further: see checkRecordedFile.
+func loadRecord(root *hostRoot) (record, error) {
+	name := root.real(recordFile)
+	st, err := readState(root, recordFile)
 	if err != nil {
 		return record{}, fmt.Errorf("read record: %w", err)
 	}
@@ -52,18 +53,17 @@ func loadRecord(root string) (record, error) {
 }
 
 // save writes the record atomically.
-func (r record) save(root string) error {
+func (r record) save(root *hostRoot) error {
 	r.normalize()
 	data, err := json.MarshalIndent(r, "", "\t")
 	if err != nil {
 		return fmt.Errorf("write record: %w", err)
 	}
 	data = append(data, '\n')
-	name := recordPath(root)
-	if err := os.MkdirAll(under(root, StateDir), dirMode); err != nil {
+	if err := root.mkdirAll(StateDir); err != nil {
 		return fmt.Errorf("write record: %w", err)
 	}
-	if err := writeAtomic(name, data, fileMode, 0, 0); err != nil {
+	if err := writeAtomic(root, recordFile, data, fileMode, 0, 0); err != nil {
 		return fmt.Errorf("write record: %w", err)
 	}
 	return nil
@@ -96,15 +96,15 @@ func (r record) union(s record) record {
 
 // existing returns the record of the paths of r that exist under root:
 // files that are regular files and directories that are directories.
-func (r record) existing(root string) record {
+func (r record) existing(root *hostRoot) record {
 	var out record
 	for _, p := range r.Files {
-		if fi, err := os.Lstat(under(root, p)); err == nil && fi.Mode().IsRegular() {
+		if st, err := root.lstat(p); err == nil && isRegular(&st) {
 			out.Files = append(out.Files, p)
 		}
 	}
 	for _, p := range r.Dirs {
-		if fi, err := os.Lstat(under(root, p)); err == nil && fi.IsDir() {
+		if st, err := root.lstat(p); err == nil && isDir(&st) {
 			out.Dirs = append(out.Dirs, p)
 		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			out.Dirs = append(out.Dirs, p) // unknown: keep it listed
