@@ -44,26 +44,6 @@ var (
 	ErrNotMounted = errors.New("account root not mounted")
 )
 
-// Options are the settings of Run.
-type Options struct {
-	// Root is the directory taken as the host's / (SPEC 6, --root).
-	// Empty means "/".
-	Root string
-
-	// Apache is the apache2 binary; empty means DefaultApache.
-	Apache string
-
-	// ModulesDir holds the Apache modules and mod_php (libphp*.so);
-	// empty means DefaultModulesDir.
-	ModulesDir string
-
-	// Port is the port on 127.0.0.1 to listen on; 0 picks a free one.
-	Port int
-
-	// Logf, when set, receives progress messages.
-	Logf func(format string, args ...any)
-}
-
 // apacheModules are the modules the private Apache loads besides mod_php:
 // mpm_prefork because mod_php is not thread-safe on Debian, authz_* for
 // Require, alias for the probe's Alias, dir and mime as a stock server has.
