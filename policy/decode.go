@@ -3,7 +3,6 @@ package policy
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -24,6 +23,12 @@ type decoder struct {
 	// broken is set when a file could not be read as one plain YAML
 	// document; the policy is then not validated.
 	broken bool
+
+	// written holds, by YAML path, the names the loader folded to lower
+	// case as they were written, so that a message shows the value the
+	// user wrote (an injected "</VirtualHost>", not "</virtualhost>").
+	// Only names that changed are kept.
+	written map[string]string
 }
 
 func newDecoder() *decoder {
@@ -37,7 +42,7 @@ func newDecoder() *decoder {
 func (d *decoder) finish() (*Policy, List, error) {
 	errs := d.errs
 	if !d.broken {
-		errs = append(errs, validate(d.p, d.bad)...)
+		errs = append(errs, validate(d.p, d.bad, d.written)...)
 	}
 	if len(errs) > 0 {
 		errs.Sort()
@@ -125,13 +130,13 @@ func (d *decoder) fields(n *yaml.Node, path string, known ...string) (f fieldSet
 				unknown = make(map[string]bool)
 			}
 			if !unknown[k.Value] {
-				d.errorf(k, path, "unknown key %q (known keys: %s)", k.Value, strings.Join(known, ", "))
+				d.errorf(k, path, "unknown key %s (known keys: %s)", quote(k.Value), strings.Join(known, ", "))
 			}
 			unknown[k.Value] = true
 			continue
 		}
 		if first := keys[j]; first != nil {
-			d.errorf(k, path, "duplicate key %q (first at line %d, column %d)", k.Value, first.Line, first.Column)
+			d.errorf(k, path, "duplicate key %s (first at line %d, column %d)", quote(k.Value), first.Line, first.Column)
 			continue
 		}
 		keys[j], f.vals[j], f.paths[j] = k, v, join(path, k.Value)
@@ -170,35 +175,22 @@ func describe(n *yaml.Node) string {
 	case yaml.ScalarNode:
 		switch n.Tag {
 		case "!!str":
-			return "the string " + quoteShort(n.Value)
+			return "the string " + quote(n.Value)
 		case "!!null":
 			if n.Value == "" {
 				return "nothing"
 			}
 			return "null"
 		case "!!int", "!!float":
-			return "the number " + n.Value
+			return "the number " + clip(n.Value)
 		case "!!bool":
-			return "the boolean " + n.Value
+			return "the boolean " + clip(n.Value)
 		case "!!timestamp":
-			return "the date " + n.Value
+			return "the date " + clip(n.Value)
 		}
-		return n.Tag + " " + quoteShort(n.Value)
+		return clip(n.Tag) + " " + quote(n.Value)
 	}
 	return "an alias"
-}
-
-// quoteShort quotes s for a message, cut to 60 bytes: a value of the
-// wrong type may be a whole file's worth.
-func quoteShort(s string) string {
-	if len(s) <= 60 {
-		return strconv.Quote(s)
-	}
-	cut := 60
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + "..."
 }
 
 // str reads a string. A number or boolean where a string belongs is
@@ -225,7 +217,7 @@ func (d *decoder) number(n *yaml.Node, path string) (int64, bool) {
 	digits := strings.TrimPrefix(n.Value, "-")
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!float" && digits != "" && strings.Trim(digits, "0123456789") == "" {
 		// YAML reads a decimal too large for an int64 as a float.
-		d.fail(n, path, "number %s is out of range", n.Value)
+		d.fail(n, path, "number %s is out of range", clip(n.Value))
 		return 0, false
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
@@ -233,12 +225,12 @@ func (d *decoder) number(n *yaml.Node, path string) (int64, bool) {
 		return 0, false
 	}
 	if digits == "" || strings.Trim(digits, "0123456789") != "" || (len(digits) > 1 && digits[0] == '0') {
-		d.fail(n, path, "must be a decimal number without leading zeros, got %s", n.Value)
+		d.fail(n, path, "must be a decimal number without leading zeros, got %s", clip(n.Value))
 		return 0, false
 	}
 	v, err := strconv.ParseInt(n.Value, 10, 64)
 	if err != nil || v != int64(int(v)) {
-		d.fail(n, path, "number %s is out of range", n.Value)
+		d.fail(n, path, "number %s is out of range", clip(n.Value))
 		return 0, false
 	}
 	return v, true
@@ -487,10 +479,24 @@ func (d *decoder) functions(n *yaml.Node, path string) ([]string, bool) {
 			continue
 		}
 		seen[s] = true
-		d.p.pos[index(path, len(out))] = d.at(e)
+		p := index(path, len(out))
+		d.p.pos[p] = d.at(e)
+		d.fold(p, e.Value, s)
 		out = append(out, s)
 	}
 	return out, ok
+}
+
+// fold records that the value at path, written as written, is stored
+// as lower.
+func (d *decoder) fold(path, written, lower string) {
+	if written == lower {
+		return
+	}
+	if d.written == nil {
+		d.written = make(map[string]string)
+	}
+	d.written[path] = written
 }
 
 func asciiLower(s string) string {
@@ -576,7 +582,7 @@ func (d *decoder) finishSkeleton() {
 // mode reads a directory mode written as a quoted octal string.
 func (d *decoder) mode(n *yaml.Node, path string) (uint32, bool) {
 	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
-		d.fail(n, path, "mode must be a quoted octal string such as \"0755\": unquoted, YAML reads %s as a number", n.Value)
+		d.fail(n, path, "mode must be a quoted octal string such as \"0755\": unquoted, YAML reads %s as a number", clip(n.Value))
 		return 0, false
 	}
 	s, ok := d.str(n, path)
@@ -585,7 +591,7 @@ func (d *decoder) mode(n *yaml.Node, path string) (uint32, bool) {
 	}
 	v, err := strconv.ParseUint(s, 8, 32)
 	if s == "" || len(s) > 5 || err != nil || v > 0o7777 {
-		d.fail(n, path, "mode %q is not an octal mode such as \"0755\" or \"1777\" (permission bits with setuid, setgid and sticky: at most 7777)", s)
+		d.fail(n, path, "mode %s is not an octal mode such as \"0755\" or \"1777\" (permission bits with setuid, setgid and sticky: at most 7777)", quote(s))
 		return 0, false
 	}
 	return uint32(v), true
@@ -637,11 +643,14 @@ func (d *decoder) vhost(n *yaml.Node, path string) Vhost {
 	if x, ok := m.get("server_name"); ok {
 		s, _ := d.str(x, m.path("server_name"))
 		v.ServerName = asciiLower(s)
+		d.fold(m.path("server_name"), s, v.ServerName)
 	}
 	if x, ok := m.get("aliases"); ok {
 		al, _ := d.list(x, m.path("aliases"))
-		for k := range al {
-			al[k] = asciiLower(al[k])
+		for k, a := range al {
+			if al[k] = asciiLower(a); al[k] != a {
+				d.fold(index(m.path("aliases"), k), a, al[k])
+			}
 		}
 		v.Aliases = nilIfEmpty(al)
 	}

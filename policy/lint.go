@@ -72,7 +72,7 @@ func Lint(p *Policy) List {
 				// php-src GH-19018: with mod_php on PHP 8.x,
 				// php_admin_value disable_functions is shown by ini_get
 				// but the functions stay callable.
-				warn(base+".disable_functions", "mod_php on PHP 8.x does not enforce disable_functions per vhost (php-src GH-19018): only the server list, written to %s, is enforced; phpguard verify reports whether this host's PHP enforces it", p.Server.Paths.PHPIni)
+				warn(base+".disable_functions", "mod_php on PHP 8.x does not enforce disable_functions per vhost (php-src GH-19018): only the server list, written to %s, is enforced; phpguard verify reports whether this host's PHP enforces it", clip(p.Server.Paths.PHPIni))
 			}
 		}
 	}
@@ -84,11 +84,11 @@ func systemDirWarnings(dirs []string, path string, warn func(path, format string
 		d = cleanPath(d)
 		for _, s := range systemDirs {
 			if withinClean(d, s) {
-				warn(index(path, i), "open_basedir entry %q lies in the system directory %s: PHP may read everything there", dirs[i], s)
+				warn(index(path, i), "open_basedir entry %s lies in the system directory %s: PHP may read everything there", quote(dirs[i]), s)
 				break
 			}
 			if withinClean(s, d) {
-				warn(index(path, i), "open_basedir entry %q contains the system directory %s: PHP may read everything there", dirs[i], s)
+				warn(index(path, i), "open_basedir entry %s contains the system directory %s: PHP may read everything there", quote(dirs[i]), s)
 				break
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,41 +43,45 @@ func Load(name string) (*Policy, List, error) {
 // from data, and validates it, as Load does.
 func Parse(file string, data []byte) (*Policy, List, error) {
 	d := newDecoder()
-	if root := d.document(file, data); root != nil {
+	if root := d.document(file, data, emptyPolicy); root != nil {
 		d.policy(root)
 	}
 	return d.finish()
 }
 
+// What document says of an empty file.
+const (
+	emptyPolicy   = "file is empty: a policy needs at least version: 1"
+	emptyAccounts = "file is empty: an accounts file holds one account mapping or a list of them"
+)
+
 // loadDir reads the directory form: server.yaml, then every
 // accounts/*.yaml in file-name order.
 func loadDir(dir string) (*Policy, List, error) {
 	d := newDecoder()
+	if err := d.checkDir(dir); err != nil {
+		return nil, nil, err
+	}
 	server := filepath.Join(dir, "server.yaml")
 	data, err := readFile(server)
 	if err != nil {
 		return nil, nil, err
 	}
-	if root := d.document(server, data); root != nil {
+	if root := d.document(server, data, emptyPolicy); root != nil {
 		d.policy(root)
 	}
 	serverBroken := d.broken
 
-	files, yml, err := accountFiles(filepath.Join(dir, "accounts"))
+	files, err := d.accountFiles(filepath.Join(dir, "accounts"))
 	if err != nil {
 		return nil, nil, err
-	}
-	for _, f := range yml {
-		// Left unread, the accounts in it would vanish from the policy,
-		// and apply would take their vhosts down.
-		d.errs.Add(SevError, Pos{File: f}, "", "account files end in .yaml: this file is not read; rename it")
 	}
 	for _, f := range files {
 		data, err := readFile(f)
 		if err != nil {
 			return nil, nil, err
 		}
-		if root := d.document(f, data); root != nil {
+		if root := d.document(f, data, emptyAccounts); root != nil {
 			d.accountFile(root)
 		}
 	}
@@ -87,41 +92,139 @@ func loadDir(dir string) (*Policy, List, error) {
 	return d.finish()
 }
 
-// accountFiles lists dir/*.yaml sorted by name, and apart the *.yml
-// files, which are not read. A missing directory holds no accounts.
-// Hidden files (editor backups, lock files) are left out.
-func accountFiles(dir string) (files, yml []string, err error) {
-	entries, err := os.ReadDir(dir) // sorted by name
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, nil
-	}
+// checkDir reports every entry of a policy directory other than
+// server.yaml, accounts and hidden files. A misnamed accounts
+// directory (account/) would otherwise load as a policy of no
+// accounts, and apply would take every vhost down.
+func (d *decoder) checkDir(dir string) error {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read policy: %w", err)
+		return fmt.Errorf("read policy: %w", err)
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, ".") || e.IsDir() {
+		if hidden(n) || n == "server.yaml" || n == "accounts" {
 			continue
 		}
-		switch {
-		case strings.HasSuffix(n, ".yaml"):
-			files = append(files, filepath.Join(dir, n))
-		case strings.HasSuffix(n, ".yml"):
-			yml = append(yml, filepath.Join(dir, n))
+		f := filepath.Join(dir, n)
+		if e.IsDir() {
+			f += "/"
 		}
+		d.errs.Add(SevError, Pos{File: f}, "", "not part of the policy: a policy directory holds only server.yaml and accounts/ (and hidden files, which are skipped), so accounts anywhere else would be left out; move or remove it")
 	}
-	return files, yml, nil
+	return nil
 }
 
-// readFile reads a policy file of at most MaxFileSize bytes. It reads
-// through a limit rather than trusting the size from stat, so that a
-// FIFO or a device such as /dev/zero ends too.
+// hidden reports whether a directory entry is skipped: dot files, such
+// as .git and the lock and swap files editors leave (.#a.yaml,
+// .a.yaml.swp).
+func hidden(name string) bool {
+	return strings.HasPrefix(name, ".")
+}
+
+// accountFiles lists dir/*.yaml sorted by name. A missing directory
+// holds no accounts. Hidden files are skipped, and so are other regular
+// files (a README), but not *.yml files, directories or anything that
+// is not a regular file: left unread, the accounts in them would vanish
+// from the policy, and apply would take their vhosts down. Those are
+// reported. A symbolic link counts as what it leads to.
+func (d *decoder) accountFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir) // sorted by name
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		n := e.Name()
+		if hidden(n) {
+			continue
+		}
+		f := filepath.Join(dir, n)
+		mode, link := e.Type(), e.Type()&fs.ModeSymlink != 0
+		if link {
+			fi, err := os.Stat(f)
+			if err != nil {
+				d.errs.Add(SevError, Pos{File: f}, "", "a symbolic link that cannot be followed (%v): fix or remove it", unwrapPath(err))
+				continue
+			}
+			mode = fi.Mode().Type()
+		}
+		switch {
+		case mode.IsDir():
+			if !link {
+				f += "/"
+			}
+			d.errs.Add(SevError, Pos{File: f}, "", "%s, not an account file: accounts/ is not searched recursively, so the accounts in it would be left out; move them up or remove it", kindOf(mode, link))
+		case !mode.IsRegular():
+			d.errs.Add(SevError, Pos{File: f}, "", "%s, not an account file: account files are regular files named *.yaml; remove it", kindOf(mode, link))
+		case strings.HasSuffix(n, ".yaml"):
+			files = append(files, f)
+		case strings.HasSuffix(n, ".yml"):
+			d.errs.Add(SevError, Pos{File: f}, "", "account files end in .yaml: this file is not read; rename it")
+		}
+	}
+	return files, nil
+}
+
+// kindOf names a file type that is not a regular file, for messages.
+func kindOf(mode fs.FileMode, link bool) string {
+	var k string
+	switch {
+	case mode.IsDir():
+		k = "a directory"
+	case mode&fs.ModeNamedPipe != 0:
+		k = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		k = "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		k = "a character device"
+	case mode&fs.ModeDevice != 0:
+		k = "a block device"
+	default:
+		k = "a special file"
+	}
+	if link {
+		return "a symbolic link to " + k
+	}
+	return k
+}
+
+// unwrapPath returns the cause inside a *fs.PathError, whose path the
+// message already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// readFile reads a policy file of at most MaxFileSize bytes, and
+// refuses anything that is not a regular file (a symbolic link to one
+// is followed: where the policy lives is the operator's choice).
 func readFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
+	// Opening a FIFO for reading blocks until a writer opens it (fifo(7));
+	// with O_NONBLOCK the open returns at once and fstat refuses the FIFO.
+	// On a regular file O_NONBLOCK changes nothing (open(2)).
+	f, err := os.OpenFile(name, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("read policy %s: %s, not a regular file", name, kindOf(fi.Mode().Type(), false))
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("read policy %s: file is larger than %d MiB", name, MaxFileSize>>20)
+	}
+	// The file may grow between fstat and read: read through a limit.
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read policy %s: %w", name, err)
@@ -136,7 +239,7 @@ func readFile(name string) ([]byte, error) {
 // YAML document. It reports and returns nil for anything that is not
 // one plain document: too large, not UTF-8, a YAML syntax error, no
 // document or several, anchors, aliases, merge keys or tags.
-func (d *decoder) document(file string, data []byte) *yaml.Node {
+func (d *decoder) document(file string, data []byte, empty string) *yaml.Node {
 	d.file = file
 	fail := func(line, col int, format string, args ...any) *yaml.Node {
 		d.broken = true
@@ -158,7 +261,7 @@ func (d *decoder) document(file string, data []byte) *yaml.Node {
 		return fail(line, col, "%s", msg)
 	}
 	if len(docs) == 0 || isEmpty(docs[0]) {
-		return fail(1, 1, "file is empty: a policy needs at least version: 1")
+		return fail(1, 1, "%s", empty)
 	}
 	if len(docs) > 1 {
 		return fail(docs[1].Line, docs[1].Column, "file holds more than one YAML document; write one")
@@ -229,7 +332,7 @@ func (d *decoder) plain(n *yaml.Node) bool {
 			ok = false
 		}
 		if n.Style&yaml.TaggedStyle != 0 {
-			d.errs.Add(SevError, d.at(n), "", "YAML tags such as %s are not supported: write a plain or quoted value", n.Tag)
+			d.errs.Add(SevError, d.at(n), "", "YAML tags such as %s are not supported: write a plain or quoted value", clip(n.Tag))
 			ok = false
 		}
 		// Push children in reverse so that reports come in file order.

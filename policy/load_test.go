@@ -255,8 +255,8 @@ func TestHostileYAML(t *testing.T) {
 		{"CRLF lines", "version: 1\r\nname: \x01\r\n", "x.yaml:2:7: character U+0001 is not allowed in a YAML file"},
 		{"scalar root", "hello\n", "x.yaml:1:1: must be a mapping with the keys version, server, accounts, got the string \"hello\""},
 		{"null document", "---\n...\n", "x.yaml:1:1: file is empty: a policy needs at least version: 1"},
-		{"long value", "version: 1\naccounts:\n  - {name: a, uid: \"" + strings.Repeat("ü", 40) + "\", gid: 1}\n",
-			`x.yaml:3:20: accounts[0].uid: must be a whole number, got the string "` + strings.Repeat("ü", 30) + `"...`},
+		{"long value", "version: 1\naccounts:\n  - {name: a, uid: \"" + strings.Repeat("ü", 100) + "\", gid: 1}\n",
+			`x.yaml:3:20: accounts[0].uid: must be a whole number, got the string "` + strings.Repeat("ü", 64) + `…" (200 bytes)`},
 		{"complex key", "? [a, b]\n: c\nversion: 1\n", "x.yaml:1:3: a key must be a plain name, got a list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -276,3 +276,70 @@ func TestHostileYAML(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestLongValues checks that a message shows at most 64 characters of
+// any value, whatever its place: a policy that is a link to
+// /etc/shadow, or a 200 KB name, must not be copied to the terminal.
+func TestLongValues(t *testing.T) {
+	long := strings.Repeat("a", 200000)
+	cut := `"` + strings.Repeat("a", 64) + `…" (200000 bytes)`
+	shadow := "root:*:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\nalice:$y$j9T$abcdefghijklmnopqrstuv$0123456789abcdefghijklmnopqrstuvwxyzABCDE:20228:0:99999:7:::\n"
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"shadow file", shadow, `x.yaml:1:1: missing required key "version"
+x.yaml:1:1: unknown key "root:*:20228:0:99999:7::" (known keys: version, server, accounts)
+x.yaml:2:1: unknown key "daemon:*:20228:0:99999:7::" (known keys: version, server, accounts)
+x.yaml:3:1: unknown key "alice:$y$j9T$abcdefghijklmnopqrstuv$0123456789abcdefghijklmnopqr…" (95 bytes) (known keys: version, server, accounts)`},
+		{"shadow-like key", "version: 1\nalice:$y$j9T$abcdefghijklmnopqrstuv$0123456789abcdefghijklmnopqrstuvwxyzABCDE: x\n",
+			`x.yaml:2:1: unknown key "alice:$y$j9T$abcdefghijklmnopqrstuv$0123456789abcdefghijklmnopqr…" (77 bytes) (known keys: version, server, accounts)`},
+		{"long key", "version: 1\nserver:\n  ? " + long + "\n  : 1\n",
+			"x.yaml:3:5: server: unknown key " + cut + " (known keys: http_user, paths, layers, php, deny, apache, skeleton)"},
+		{"server name", "version: 1\naccounts:\n  - {name: a, uid: 1, gid: 1, vhosts: [{server_name: " + long + "}]}\n",
+			"x.yaml:3:54: accounts[0].vhosts[0].server_name: server name " + cut + " is not a valid host name: it is longer than 253 characters"},
+		{"account name", "version: 1\naccounts:\n  - {name: " + long + ", uid: 1, gid: 1}\n",
+			"x.yaml:3:12: accounts[0].name: account name " + cut + " is not valid: use 1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen"},
+		{"number", "version: " + strings.Repeat("9", 1000) + "\n",
+			`x.yaml:1:10: version: must be a whole number, got the string "` + strings.Repeat("9", 64) + `…" (1000 bytes)`},
+		{"float", "version: " + strings.Repeat("9", 100) + ".5\n",
+			"x.yaml:1:10: version: must be a whole number, got the number " + strings.Repeat("9", 64) + "… (102 bytes)"},
+		{"tag", "version: !" + long + " 1\n",
+			"x.yaml:1:10: YAML tags such as !" + strings.Repeat("a", 63) + "… (200001 bytes) are not supported: write a plain or quoted value"},
+		{"path", "version: 1\nserver:\n  deny:\n    binaries: [" + long + "]\n",
+			"x.yaml:4:16: server.deny.binaries[0]: binary " + cut + " is not absolute"},
+		{"64 characters are shown whole", "version: 1\nserver:\n  http_user: " + strings.Repeat("A", 64) + "\n",
+			`x.yaml:3:14: server.http_user: http_user "` + strings.Repeat("A", 64) + `" is neither a user name (lower-case letters, digits, _ and -, up to 32) nor a uid`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Parse("x.yaml", []byte(tc.src))
+			if diff := cmp.Diff(tc.want, errString(err)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestNamesAsWritten checks that messages about server names, aliases
+// and function names show them as written, not as folded to lower case.
+func TestNamesAsWritten(t *testing.T) {
+	for _, tc := range []struct {
+		name, vhost, want string
+	}{
+		{"server name", `{server_name: "Example.COM\n</VirtualHost>"}`,
+			`x.yaml:3:54: accounts[0].vhosts[0].server_name: server name "Example.COM\n</VirtualHost>" contains white space, which cannot be written safely into Apache or PHP ini syntax`},
+		{"alias", `{server_name: a.example.com, aliases: [b.example.com, "B.example.com\r\nInclude /etc/shadow"]}`,
+			`x.yaml:3:94: accounts[0].vhosts[0].aliases[1]: alias "B.example.com\r\nInclude /etc/shadow" contains white space, which cannot be written safely into Apache or PHP ini syntax`},
+		{"IP address", `{server_name: a.example.com, aliases: [WWW.1]}`,
+			`x.yaml:3:79: accounts[0].vhosts[0].aliases[0]: alias "WWW.1" ends in the all-digit label "1": no top-level domain is numeric (RFC 3696, section 2), so it names an IP address, and the vhost would take the requests made to the server by address`},
+		{"function", `{server_name: a.example.com, php: {disable_functions: [Mail, "Exec()"]}}`,
+			`x.yaml:3:101: accounts[0].vhosts[0].php.disable_functions[1]: function name "Exec()" is not a PHP identifier (letters, digits and _, not starting with a digit)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "version: 1\naccounts:\n  - {name: a, uid: 1, gid: 1, vhosts: [" + tc.vhost + "]}\n"
+			_, _, err := Parse("x.yaml", []byte(src))
+			if diff := cmp.Diff(tc.want, errString(err)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

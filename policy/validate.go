@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"net/netip"
 	"path"
 	"strconv"
@@ -15,7 +14,7 @@ import (
 // Policy built in code can be checked with it too (its messages then
 // carry no positions).
 func Validate(p *Policy) List {
-	return validate(p, nil)
+	return validate(p, nil, nil)
 }
 
 // maxID is the largest uid or gid an account may have: (uid_t)-1 means
@@ -25,16 +24,21 @@ const maxID = 1<<32 - 2
 
 // checker collects the errors of one validation.
 type checker struct {
-	p    *Policy
-	skip map[string]bool // paths that already have an error from loading
-	errs List
+	p       *Policy
+	skip    map[string]bool   // paths that already have an error from loading
+	written map[string]string // names as written, where the loader folded them
+	errs    List
 
 	accDir   string // the accounts directory, cleaned,
 	accDirOK bool   // if it is valid
+
+	// rootDirs maps the cleaned path of each root-owned skeleton
+	// directory to its YAML path.
+	rootDirs map[string]string
 }
 
-func validate(p *Policy, skip map[string]bool) List {
-	c := &checker{p: p, skip: skip}
+func validate(p *Policy, skip map[string]bool, written map[string]string) List {
+	c := &checker{p: p, skip: skip, written: written}
 	if acc := p.Server.Paths.Accounts; !skip["server.paths.accounts"] && pathReason(acc, true) == "" && cleanPath(acc) != "/" {
 		c.accDir, c.accDirOK = cleanPath(acc), true
 	}
@@ -48,6 +52,15 @@ func validate(p *Policy, skip map[string]bool) List {
 
 func (c *checker) errorf(path, format string, args ...any) {
 	c.errs.Add(SevError, posOf(c.p, path), path, format, args...)
+}
+
+// asWritten returns the value at path as the policy wrote it: v, or
+// what the loader folded to v.
+func (c *checker) asWritten(path, v string) string {
+	if w, ok := c.written[path]; ok {
+		return w
+	}
+	return v
 }
 
 // posOf returns the position of the value at path or, for a default
@@ -102,11 +115,11 @@ func (c *checker) server() {
 			continue
 		}
 		if r := pathReason(b, false); r != "" {
-			c.errorf(p, "binary %q %s", b, r)
+			c.errorf(p, "binary %s %s", quote(b), r)
 		} else if b == "/" {
 			c.errorf(p, "binary \"/\" is the root directory: denying it would lock the HTTP user out of everything")
 		} else if strings.HasSuffix(b, "/") {
-			c.errorf(p, "binary %q names a directory: remove the trailing /", b)
+			c.errorf(p, "binary %s names a directory: remove the trailing /", quote(b))
 		}
 	}
 	c.listen()
@@ -135,7 +148,7 @@ func (c *checker) httpUser(u string) {
 		return
 	}
 	if !userName(u) {
-		c.errorf(p, "http_user %q is neither a user name (lower-case letters, digits, _ and -, up to 32) nor a uid", u)
+		c.errorf(p, "http_user %s is neither a user name (lower-case letters, digits, _ and -, up to 32) nor a uid", quote(u))
 	}
 }
 
@@ -171,11 +184,11 @@ func (c *checker) serverPaths() {
 			continue
 		}
 		if r := pathReason(f.value, f.apache); r != "" {
-			c.errorf(p, "path %q %s", f.value, r)
+			c.errorf(p, "path %s %s", quote(f.value), r)
 			continue
 		}
 		if f.file && strings.HasSuffix(f.value, "/") {
-			c.errorf(p, "path %q names a file: remove the trailing /", f.value)
+			c.errorf(p, "path %s names a file: remove the trailing /", quote(f.value))
 			continue
 		}
 		// Debian's Apache loads conf-enabled/*.conf and PHP scans only
@@ -183,22 +196,28 @@ func (c *checker) serverPaths() {
 		// word, and with it every vhost or the server-wide
 		// disable_functions.
 		if f.key == "apache_include" && !strings.HasSuffix(f.value, ".conf") {
-			c.errorf(p, "path %q must end in .conf: Apache's conf-enabled loads only *.conf, so no vhost would be served", f.value)
+			c.errorf(p, "path %s must end in .conf: Apache's conf-enabled loads only *.conf, so no vhost would be served", quote(f.value))
 			continue
 		}
 		if f.key == "php_ini" && !strings.HasSuffix(f.value, ".ini") {
-			c.errorf(p, "path %q must end in .ini: PHP reads only *.ini from its conf.d, so no function would be disabled", f.value)
+			c.errorf(p, "path %s must end in .ini: PHP reads only *.ini from its conf.d, so no function would be disabled", quote(f.value))
 			continue
 		}
 		// The vhost files live in <apache>/<account>/: a file of its own
 		// there could be taken for one of them, or clash with one.
 		if f.file && within(f.value, ps.Apache) && pathReason(ps.Apache, true) == "" {
-			c.errorf(p, "path %q lies inside server.paths.apache %s, which holds the generated vhost files", f.value, ps.Apache)
+			c.errorf(p, "path %s lies inside server.paths.apache %s, which holds the generated vhost files", quote(f.value), clip(ps.Apache))
 			continue
 		}
 		if f.key == "accounts" {
-			if cleanPath(f.value) == "/" {
+			switch {
+			case cleanPath(f.value) == "/":
 				c.errorf(p, "the accounts directory may not be /")
+			case strings.ContainsRune(f.value, ':'):
+				// Every vhost's open_basedir starts with the account's
+				// root, inside this directory, and PHP splits
+				// open_basedir at ':' (PATH_SEPARATOR).
+				c.errorf(p, "path %s contains ':', which separates open_basedir entries: each vhost's open_basedir holds its account's root inside this directory", quote(f.value))
 			}
 			continue
 		}
@@ -209,9 +228,9 @@ func (c *checker) serverPaths() {
 		// account could plant a symbolic link in their place.
 		switch {
 		case within(f.value, acc):
-			c.errorf(p, "path %q lies inside the accounts directory %s, which accounts can write to", f.value, acc)
+			c.errorf(p, "path %s lies inside the accounts directory %s, which accounts can write to", quote(f.value), clip(acc))
 		case within(acc, f.value):
-			c.errorf(p, "path %q contains the accounts directory %s", f.value, acc)
+			c.errorf(p, "path %s contains the accounts directory %s", quote(f.value), clip(acc))
 		}
 	}
 }
@@ -225,11 +244,11 @@ func (c *checker) layers() {
 			continue
 		}
 		if !dnsLabel(l.Name) {
-			c.errorf(r.String(), "layer name %q is not valid: %s", l.Name, labelRule)
+			c.errorf(r.String(), "layer name %s is not valid: %s", quote(l.Name), labelRule)
 			continue
 		}
 		if first, dup := names.first(l.Name, r); dup {
-			c.errorf(r.String(), "layer name %q is already used by %s", l.Name, c.where(first.String()))
+			c.errorf(r.String(), "layer name %s is already used by %s", quote(l.Name), c.where(first.String()))
 		}
 	}
 	for i, l := range layers {
@@ -239,7 +258,7 @@ func (c *checker) layers() {
 				continue
 			}
 			if _, ok := names[r]; !ok {
-				c.errorf(p, "requires %q, which is not a layer declared in server.layers", r)
+				c.errorf(p, "requires %s, which is not a layer declared in server.layers", quote(r))
 			}
 		}
 	}
@@ -310,7 +329,7 @@ func (c *checker) functions(path string, fns []string) {
 			continue
 		}
 		if !phpIdent(f) {
-			c.errorf(p, "function name %+q is not a PHP identifier (letters, digits and _, not starting with a digit)", f)
+			c.errorf(p, "function name %s is not a PHP identifier (letters, digits and _, not starting with a digit)", quoteASCII(c.asWritten(p, f)))
 		}
 	}
 }
@@ -339,11 +358,11 @@ func (c *checker) openBasedir(path string, dirs []string) {
 			continue
 		}
 		if r := pathReason(d, true); r != "" {
-			c.errorf(p, "open_basedir entry %q %s", d, r)
+			c.errorf(p, "open_basedir entry %s %s", quote(d), r)
 			continue
 		}
 		if strings.ContainsRune(d, ':') {
-			c.errorf(p, "open_basedir entry %q contains ':', which separates open_basedir entries", d)
+			c.errorf(p, "open_basedir entry %s contains ':', which separates open_basedir entries", quote(d))
 			continue
 		}
 		if !accOK {
@@ -351,11 +370,11 @@ func (c *checker) openBasedir(path string, dirs []string) {
 		}
 		switch {
 		case cleanPath(d) == acc:
-			c.errorf(p, "open_basedir entry %q is the accounts directory: it would let every account's PHP read every other account's files", d)
+			c.errorf(p, "open_basedir entry %s is the accounts directory: it would let every account's PHP read every other account's files", quote(d))
 		case within(d, acc):
-			c.errorf(p, "open_basedir entry %q lies inside the accounts directory %s: it would let PHP read an account's files from other accounts' vhosts", d, acc)
+			c.errorf(p, "open_basedir entry %s lies inside the accounts directory %s: it would let PHP read an account's files from other accounts' vhosts", quote(d), clip(acc))
 		case within(acc, d):
-			c.errorf(p, "open_basedir entry %q contains the accounts directory %s: it would let every account's PHP read every other account's files", d, acc)
+			c.errorf(p, "open_basedir entry %s contains the accounts directory %s: it would let every account's PHP read every other account's files", quote(d), clip(acc))
 		}
 	}
 }
@@ -367,11 +386,11 @@ func (c *checker) listen() {
 	}
 	l := c.p.Server.Apache.Listen
 	if r := unsafeReason(l); r != "" {
-		c.errorf(p, "listen %q contains %s, which cannot be written safely into Apache syntax", l, r)
+		c.errorf(p, "listen %s contains %s, which cannot be written safely into Apache syntax", quote(l), r)
 		return
 	}
 	if r := listenReason(l); r != "" {
-		c.errorf(p, "listen %q is not a VirtualHost address such as \"*:80\", \"127.0.0.1:8080\" or \"[::1]:80\": %s", l, r)
+		c.errorf(p, "listen %s is not a VirtualHost address such as \"*:80\", \"127.0.0.1:8080\" or \"[::1]:80\": %s", quote(l), r)
 	}
 }
 
@@ -390,7 +409,7 @@ func listenReason(s string) string {
 		}
 		port = strings.TrimPrefix(port, ":")
 		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() || a.Zone() != "" {
-			return fmt.Sprintf("%q is not an IPv6 address without a zone", host)
+			return quote(host) + " is not an IPv6 address without a zone"
 		}
 	} else {
 		if i := strings.LastIndexByte(s, ':'); i >= 0 {
@@ -405,17 +424,17 @@ func listenReason(s string) string {
 		if host != "*" {
 			if a, err := netip.ParseAddr(host); err == nil {
 				if !a.Is4() {
-					return fmt.Sprintf("%q is not an IPv4 address", host)
+					return quote(host) + " is not an IPv4 address"
 				}
 			} else if r := hostReason(host); r != "" {
-				return fmt.Sprintf("%q is not *, an IP address or a host name: %s", host, r)
+				return quote(host) + " is not *, an IP address or a host name: " + r
 			}
 		}
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 || port[0] == '0' || strings.Trim(port, "0123456789") != "" {
-			return fmt.Sprintf("port %q is not a number from 1 to 65535", port)
+			return "port " + quote(port) + " is not a number from 1 to 65535"
 		}
 	}
 	return ""
@@ -433,25 +452,28 @@ func (c *checker) command(path string, argv []string) {
 		if i == 0 && a == "" {
 			c.errorf(p, "the program name is empty")
 		} else if strings.ContainsRune(a, 0) {
-			c.errorf(p, "argument %q contains a NUL byte, which no program can receive", a)
+			c.errorf(p, "argument %s contains a NUL byte, which no program can receive", quote(a))
 		}
 	}
 }
 
 func (c *checker) skeleton() {
 	seen := make(refs[string])
+	c.rootDirs = make(map[string]string)
 	for i, s := range c.p.Server.Skeleton {
 		base := index("server.skeleton", i)
 		p := base + ".path"
 		if !c.skip[p] {
 			switch r := pathReason(s.Path, true); {
 			case r != "":
-				c.errorf(p, "skeleton path %q %s", s.Path, r)
+				c.errorf(p, "skeleton path %s %s", quote(s.Path), r)
 			case cleanPath(s.Path) == "/":
 				c.errorf(p, "skeleton path \"/\" is the account's root itself: list directories inside it")
 			default:
 				if first, dup := seen.first(cleanPath(s.Path), at(p, "")); dup {
-					c.errorf(p, "skeleton path %q is already listed at %s", s.Path, c.where(first.String()))
+					c.errorf(p, "skeleton path %s is already listed at %s", quote(s.Path), c.where(first.String()))
+				} else if s.Owner == OwnerRoot {
+					c.rootDirs[cleanPath(s.Path)] = p
 				}
 			}
 		}
@@ -459,7 +481,7 @@ func (c *checker) skeleton() {
 			c.errorf(p, "mode %#o is not an octal mode of at most 7777", s.Mode)
 		}
 		if p := base + ".owner"; !c.skip[p] && s.Owner != OwnerRoot && s.Owner != OwnerAccount {
-			c.errorf(p, "owner %q is neither root nor account", s.Owner)
+			c.errorf(p, "owner %s is neither root nor account", quote(string(s.Owner)))
 		}
 	}
 }
@@ -503,16 +525,25 @@ func (u refs[K]) first(key K, r ref) (ref, bool) {
 
 func (c *checker) accounts() {
 	accts := c.p.Accounts
-	nhosts := 0
+	nhosts, nwild := 0, 0
 	for i := range accts {
 		for _, v := range accts[i].Vhosts {
 			nhosts += 1 + len(v.Aliases)
+			for _, a := range v.Aliases {
+				if strings.HasPrefix(a, "*.") {
+					nwild++
+				}
+			}
 		}
 	}
 	names := make(refs[string], len(accts))
 	uids := make(refs[int], len(accts))
 	gids := make(refs[int], len(accts))
-	hosts := make(refs[string], nhosts)
+	hosts := hostSet{
+		first: make(map[string]hostID, nhosts),
+		wild:  make(map[string]hostID, nwild),
+		added: make([]bool, 0, nhosts),
+	}
 	layers := make(map[string]bool, len(c.p.Server.Layers))
 	for _, l := range c.p.Server.Layers {
 		layers[l.Name] = true
@@ -526,22 +557,23 @@ func (c *checker) accounts() {
 		base := index("accounts", i)
 		if r := at(base, ".name"); !c.skipped(r) {
 			if !dnsLabel(a.Name) {
-				c.errorf(r.String(), "account name %q is not valid: %s", a.Name, labelRule)
+				c.errorf(r.String(), "account name %s is not valid: %s", quote(a.Name), labelRule)
 			} else if first, dup := names.first(a.Name, r); dup {
-				c.errorf(r.String(), "account name %q is already used by %s", a.Name, c.where(first.String()))
+				c.errorf(r.String(), "account name %s is already used by %s", quote(a.Name), c.where(first.String()))
 			}
 		}
 		c.id(at(base, ".uid"), "uid", a.UID, uids, httpUID)
 		c.id(at(base, ".gid"), "gid", a.GID, gids, -1)
 		for j, s := range a.Services {
 			if r := atIndex(base, ".services", j); !layers[s] && !c.skipped(r) {
-				c.errorf(r.String(), "service %q is not a layer declared in server.layers", s)
+				c.errorf(r.String(), "service %s is not a layer declared in server.layers", quote(s))
 			}
 		}
 		for j := range a.Vhosts {
-			c.vhost(index(base+".vhosts", j), &a.Vhosts[j], hosts)
+			c.vhost(index(base+".vhosts", j), i, j, &a.Vhosts[j], &hosts)
 		}
 	}
+	c.wildcards(&hosts)
 }
 
 // id checks a uid or gid: a number above 0 (root) and below (uid_t)-1,
@@ -564,47 +596,90 @@ func (c *checker) id(r ref, kind string, id int, seen refs[int], httpUID int) {
 	}
 }
 
-// vhost checks a vhost's names and paths. Server names and aliases
-// share one namespace: Apache picks the first vhost that matches, so a
-// name used twice silently serves one account's site for another's.
-func (c *checker) vhost(base string, v *Vhost, hosts refs[string]) {
+// hostID names the server name (alias < 0) or an alias of a vhost.
+type hostID struct{ acct, vhost, alias int }
+
+func (h hostID) String() string {
+	b := index(index("accounts", h.acct)+".vhosts", h.vhost)
+	if h.alias < 0 {
+		return b + ".server_name"
+	}
+	return index(b+".aliases", h.alias)
+}
+
+// hostSet holds the valid server names and aliases of a policy.
+type hostSet struct {
+	first map[string]hostID // each name, at its first occurrence
+	wild  map[string]hostID // each wildcard alias *.D, by D
+
+	// added tells, for every server name and alias in policy order,
+	// whether add recorded it: a name that is invalid or a repeat
+	// already has its error.
+	added []bool
+}
+
+// add records name at id, or returns the name's first occurrence.
+func (h *hostSet) add(name string, id hostID) (hostID, bool) {
+	if f, ok := h.first[name]; ok {
+		return f, true
+	}
+	h.first[name] = id
+	h.added[len(h.added)-1] = true
+	if d, ok := strings.CutPrefix(name, "*."); ok {
+		h.wild[d] = id
+	}
+	return hostID{}, false
+}
+
+// vhost checks the names and paths of vhost j of account i, at the
+// YAML path base. Server names and aliases share one namespace: Apache
+// picks the first vhost that matches, so a name used twice silently
+// serves one account's site for another's.
+func (c *checker) vhost(base string, i, j int, v *Vhost, hosts *hostSet) {
+	hosts.added = append(hosts.added, false)
 	if r := at(base, ".server_name"); !c.skipped(r) {
+		shown := func() string { return quote(c.asWritten(r.String(), v.ServerName)) }
 		switch {
 		case unsafeReason(v.ServerName) != "":
-			c.errorf(r.String(), "server name %q contains %s, which cannot be written safely into Apache or PHP ini syntax", v.ServerName, unsafeReason(v.ServerName))
+			c.errorf(r.String(), "server name %s contains %s, which cannot be written safely into Apache or PHP ini syntax", shown(), unsafeReason(v.ServerName))
 		case strings.HasPrefix(v.ServerName, "*."):
-			c.errorf(r.String(), "server name %q is a wildcard: a wildcard may only be an alias", v.ServerName)
+			c.errorf(r.String(), "server name %s is a wildcard: a wildcard may only be an alias", shown())
 		case hostReason(v.ServerName) != "":
-			c.errorf(r.String(), "server name %q is not a valid host name: %s", v.ServerName, hostReason(v.ServerName))
+			c.errorf(r.String(), "server name %s is not a valid host name: %s", shown(), hostReason(v.ServerName))
+		case numericTLD(v.ServerName) != "":
+			c.errorf(r.String(), "server name %s %s", shown(), numericTLD(v.ServerName))
 		default:
-			if first, dup := hosts.first(v.ServerName, r); dup {
-				c.errorf(r.String(), "server name %q is already used by %s", v.ServerName, c.where(first.String()))
+			if first, dup := hosts.add(v.ServerName, hostID{i, j, -1}); dup {
+				c.errorf(r.String(), "server name %s is already used by %s", shown(), c.where(first.String()))
 			}
 		}
 	}
 	for k, a := range v.Aliases {
+		hosts.added = append(hosts.added, false)
 		r := atIndex(base, ".aliases", k)
 		if c.skipped(r) {
 			continue
 		}
-		if why := unsafeReason(a); why != "" {
-			c.errorf(r.String(), "alias %q contains %s, which cannot be written safely into Apache or PHP ini syntax", a, why)
-			continue
-		}
-		if why := hostReason(strings.TrimPrefix(a, "*.")); why != "" {
-			c.errorf(r.String(), "alias %q is not a valid host name, nor \"*.\" and a host name: %s", a, why)
-			continue
-		}
-		if first, dup := hosts.first(a, r); dup {
-			c.errorf(r.String(), "alias %q is already used by %s", a, c.where(first.String()))
+		shown := func() string { return quote(c.asWritten(r.String(), a)) }
+		host, wild := strings.CutPrefix(a, "*.")
+		switch {
+		case unsafeReason(a) != "":
+			c.errorf(r.String(), "alias %s contains %s, which cannot be written safely into Apache or PHP ini syntax", shown(), unsafeReason(a))
+		case hostReason(host) != "":
+			c.errorf(r.String(), "alias %s is not a valid host name, nor \"*.\" and a host name: %s", shown(), hostReason(host))
+		case numericTLD(host) != "":
+			c.errorf(r.String(), "alias %s %s", shown(), numericTLD(host))
+		case wild && !strings.Contains(host, "."):
+			c.errorf(r.String(), "alias %s covers the whole top-level domain %s: it would take the requests for every name in it pointed at this server; write at least two labels after \"*.\"", shown(), quote(host))
+		default:
+			if first, dup := hosts.add(a, hostID{i, j, k}); dup {
+				c.errorf(r.String(), "alias %s is already used by %s", shown(), c.where(first.String()))
+			}
 		}
 	}
-	// The docroot is a path inside the account's root; without . or ..
-	// parts it cannot leave it. "/" is allowed: the whole root, which is
-	// the account's own.
 	if r := at(base, ".docroot"); !c.skipped(r) {
-		if why := pathReason(v.Docroot, true); why != "" {
-			c.errorf(r.String(), "docroot %q %s", v.Docroot, why)
+		if why := c.docrootReason(v.Docroot); why != "" {
+			c.errorf(r.String(), "docroot %s %s", quote(v.Docroot), why)
 		}
 	}
 	if len(v.PHP.DisableFunctions) > 0 {
@@ -613,6 +688,103 @@ func (c *checker) vhost(base string, v *Vhost, hosts refs[string]) {
 	if len(v.PHP.OpenBasedir) > 0 {
 		c.openBasedir(base+".php.open_basedir", v.PHP.OpenBasedir)
 	}
+}
+
+// numericTLD says why a valid host name whose last label is all
+// digits is refused, or returns "". No top-level domain is numeric
+// (RFC 3696, section 2), so such a name is an IPv4 address (or
+// nothing), and a vhost named 127.0.0.1 would take the requests made
+// to the server by address.
+func numericTLD(host string) string {
+	l := host[strings.LastIndexByte(host, '.')+1:]
+	if l == "" || strings.Trim(l, "0123456789") != "" {
+		return ""
+	}
+	return "ends in the all-digit label " + quote(l) + ": no top-level domain is numeric (RFC 3696, section 2), so it names an IP address, and the vhost would take the requests made to the server by address"
+}
+
+// wildcards reports every wildcard alias that covers a server name or
+// alias of another account. Apache gives a request to the first vhost,
+// in Include order, whose ServerName or ServerAlias matches, and the *
+// of a ServerAlias matches dots too (ap_strcasecmp_match): *.example.net
+// matches every name ending in .example.net. A wildcard may therefore
+// cover only its own account's names, whichever comes first in the
+// policy. Each name's parent domains are looked up among the wildcard
+// bases, label by label, so the check stays linear in the number of
+// names rather than comparing every pair.
+func (c *checker) wildcards(hosts *hostSet) {
+	if len(hosts.wild) == 0 {
+		return
+	}
+	n := 0
+	next := func() bool { n++; return hosts.added[n-1] }
+	for i := range c.p.Accounts {
+		for j := range c.p.Accounts[i].Vhosts {
+			v := &c.p.Accounts[i].Vhosts[j]
+			if next() {
+				c.covered(v.ServerName, hostID{i, j, -1}, hosts)
+			}
+			for k, a := range v.Aliases {
+				if next() {
+					c.covered(a, hostID{i, j, k}, hosts)
+				}
+			}
+		}
+	}
+}
+
+// covered reports the wildcards of other accounts that cover name, the
+// valid server name or alias at id. A wildcard *.E is covered by *.D
+// when E lies under D; *.D itself is a repeat, reported as such. A
+// wildcard base has two labels at least, so the last label alone is
+// not looked up.
+func (c *checker) covered(name string, id hostID, hosts *hostSet) {
+	for d := strings.TrimPrefix(name, "*."); ; {
+		dot := strings.IndexByte(d, '.')
+		if dot < 0 {
+			return
+		}
+		d = d[dot+1:]
+		if strings.IndexByte(d, '.') < 0 {
+			return
+		}
+		w, ok := hosts.wild[d]
+		if !ok || w.acct == id.acct {
+			continue
+		}
+		kind := "alias"
+		if id.alias < 0 {
+			kind = "server name"
+		}
+		wp := w.String()
+		c.errorf(wp, "alias %s covers the %s %s of account %s at %s: Apache gives a request to the first vhost that matches, so this vhost could take that account's requests; a wildcard may cover only its own account's names",
+			quote(c.asWritten(wp, "*."+d)), kind, quote(c.asWritten(id.String(), name)), quote(c.p.Accounts[id.acct].Name), c.where(id.String()))
+	}
+}
+
+// docrootReason says why a docroot is refused, or returns "". The
+// docroot is a path inside the account's root; without . or .. parts
+// it cannot leave it.
+func (c *checker) docrootReason(d string) string {
+	if why := pathReason(d, true); why != "" {
+		return why
+	}
+	d = cleanPath(d)
+	if d == "/" {
+		return "is the top of the account's root, which is root's (mode 0755) by design: serve a directory inside it, such as /var/www/html"
+	}
+	for _, m := range []string{"/proc", "/dev", "/sys"} {
+		if withinClean(d, m) {
+			return "lies in " + m + ", which phpguard enter mounts over in the account's root: Apache would serve the directory underneath, not what the account's processes see there"
+		}
+	}
+	if withinClean(d, "/tmp") {
+		return "lies in /tmp, the account's shared temporary directory (root's, mode 1777), where PHP keeps uploads and sessions: serving it would publish them"
+	}
+	if p, ok := c.rootDirs[d]; ok {
+		return "is the skeleton directory " + c.where(p) + ", which root owns: the account could not put its site there; make it owner: account, or serve another directory"
+	}
+	return ""
 }
 
 const labelRule = "use 1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen"
@@ -647,11 +819,11 @@ func hostReason(s string) string {
 		case l == "":
 			return "it has an empty label (a leading, trailing or doubled dot)"
 		case len(l) > 63:
-			return fmt.Sprintf("label %q is longer than 63 characters", l)
+			return "label " + quote(l) + " is longer than 63 characters"
 		case !hostChars(l):
-			return fmt.Sprintf("label %q may hold only a-z, 0-9 and -", l)
+			return "label " + quote(l) + " may hold only a-z, 0-9 and -"
 		case l[0] == '-' || l[len(l)-1] == '-':
-			return fmt.Sprintf("label %q starts or ends with a hyphen", l)
+			return "label " + quote(l) + " starts or ends with a hyphen"
 		}
 		if !more {
 			return ""
@@ -738,7 +910,7 @@ func pathReason(s string, apache bool) string {
 		var part string
 		part, rest, _ = strings.Cut(strings.TrimPrefix(rest, "/"), "/")
 		if part == "." || part == ".." {
-			return fmt.Sprintf("has a %q part", part)
+			return "has a " + quote(part) + " part"
 		}
 	}
 	return ""

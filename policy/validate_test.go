@@ -175,7 +175,55 @@ func TestValidate(t *testing.T) {
 			[]string{`accounts[1].vhosts[0].aliases[0]: alias "*.shop.example.com" is already used by accounts[0].vhosts[0].aliases[1]`}},
 		{"docroot", func(p *Policy) { p.Accounts[1].Vhosts[0].Docroot = "/var/www/../../etc" },
 			[]string{`accounts[1].vhosts[0].docroot: docroot "/var/www/../../etc" has a ".." part`}},
-		{"docroot /", func(p *Policy) { p.Accounts[1].Vhosts[0].Docroot = "/" }, nil},
+		{"docroot /", func(p *Policy) { p.Accounts[1].Vhosts[0].Docroot = "/" },
+			[]string{`accounts[1].vhosts[0].docroot: docroot "/" is the top of the account's root, which is root's (mode 0755) by design: serve a directory inside it, such as /var/www/html`}},
+		{"docroot in /proc", func(p *Policy) { p.Accounts[1].Vhosts[0].Docroot = "/proc/self" },
+			[]string{`accounts[1].vhosts[0].docroot: docroot "/proc/self" lies in /proc, which phpguard enter mounts over in the account's root: Apache would serve the directory underneath, not what the account's processes see there`}},
+		{"docroot /dev", func(p *Policy) { p.Accounts[1].Vhosts[0].Docroot = "/dev/" },
+			[]string{`accounts[1].vhosts[0].docroot: docroot "/dev/" lies in /dev, which phpguard enter mounts over in the account's root: Apache would serve the directory underneath, not what the account's processes see there`}},
+		{"docroot /sys", func(p *Policy) { p.Accounts[1].Vhosts[0].Docroot = "/sys" },
+			[]string{`accounts[1].vhosts[0].docroot: docroot "/sys" lies in /sys, which phpguard enter mounts over in the account's root: Apache would serve the directory underneath, not what the account's processes see there`}},
+		{"docroot in /tmp", func(p *Policy) { p.Accounts[1].Vhosts[0].Docroot = "/tmp/www" },
+			[]string{`accounts[1].vhosts[0].docroot: docroot "/tmp/www" lies in /tmp, the account's shared temporary directory (root's, mode 1777), where PHP keeps uploads and sessions: serving it would publish them`}},
+		{"docroot a root-owned skeleton directory", func(p *Policy) {
+			p.Server.Skeleton = append(p.Server.Skeleton, SkeletonEntry{Path: "/srv/www/", Mode: 0o755, Owner: OwnerRoot})
+			p.Accounts[1].Vhosts[0].Docroot = "/srv/www"
+		}, []string{`accounts[1].vhosts[0].docroot: docroot "/srv/www" is the skeleton directory server.skeleton[2].path, which root owns: the account could not put its site there; make it owner: account, or serve another directory`}},
+		{"docroot near special directories", func(p *Policy) {
+			p.Server.Skeleton = append(p.Server.Skeleton, SkeletonEntry{Path: "/srv/www", Mode: 0o755, Owner: OwnerRoot})
+			for i, d := range []string{"/procfs", "/devel", "/system", "/tmpl", "/srv/www/site", "/var/www/html/"} {
+				p.Accounts[1].Vhosts = append(p.Accounts[1].Vhosts, Vhost{ServerName: "x" + itoa(i) + ".example.org", Docroot: d})
+			}
+		}, nil},
+		{"paths.accounts colon", func(p *Policy) { p.Server.Paths.Accounts = "/home/a:b" },
+			[]string{`server.paths.accounts: path "/home/a:b" contains ':', which separates open_basedir entries: each vhost's open_basedir holds its account's root inside this directory`}},
+		{"server name IPv4", func(p *Policy) { p.Accounts[1].Vhosts[0].ServerName = "127.0.0.1" },
+			[]string{`accounts[1].vhosts[0].server_name: server name "127.0.0.1" ends in the all-digit label "1": no top-level domain is numeric (RFC 3696, section 2), so it names an IP address, and the vhost would take the requests made to the server by address`}},
+		{"alias numeric last label", func(p *Policy) {
+			p.Accounts[1].Vhosts[0].Aliases = []string{"10.1.2.3", "*.2.3", "www.123", "123.example.org", "a.b0"}
+		},
+			[]string{
+				`accounts[1].vhosts[0].aliases[0]: alias "10.1.2.3" ends in the all-digit label "3": no top-level domain is numeric (RFC 3696, section 2), so it names an IP address, and the vhost would take the requests made to the server by address`,
+				`accounts[1].vhosts[0].aliases[1]: alias "*.2.3" ends in the all-digit label "3": no top-level domain is numeric (RFC 3696, section 2), so it names an IP address, and the vhost would take the requests made to the server by address`,
+				`accounts[1].vhosts[0].aliases[2]: alias "www.123" ends in the all-digit label "123": no top-level domain is numeric (RFC 3696, section 2), so it names an IP address, and the vhost would take the requests made to the server by address`,
+			}},
+		{"wildcard over a top-level domain", func(p *Policy) { p.Accounts[1].Vhosts[0].Aliases = []string{"*.org", "*.co.uk"} },
+			[]string{`accounts[1].vhosts[0].aliases[0]: alias "*.org" covers the whole top-level domain "org": it would take the requests for every name in it pointed at this server; write at least two labels after "*."`}},
+		{"wildcard covers a later account's name", func(p *Policy) { p.Accounts[1].Vhosts[0].ServerName = "x.shop.example.com" },
+			[]string{`accounts[0].vhosts[0].aliases[1]: alias "*.shop.example.com" covers the server name "x.shop.example.com" of account "site2" at accounts[1].vhosts[0].server_name: Apache gives a request to the first vhost that matches, so this vhost could take that account's requests; a wildcard may cover only its own account's names`}},
+		{"wildcard covers an earlier account's name, several labels down", func(p *Policy) {
+			p.Accounts[0].Vhosts[0].Aliases = []string{"a.b.c.example.org"}
+			p.Accounts[1].Vhosts[0].Aliases = []string{"*.example.org"}
+		}, []string{`accounts[1].vhosts[0].aliases[0]: alias "*.example.org" covers the alias "a.b.c.example.org" of account "site1" at accounts[0].vhosts[0].aliases[0]: Apache gives a request to the first vhost that matches, so this vhost could take that account's requests; a wildcard may cover only its own account's names`}},
+		{"wildcard covers a wildcard", func(p *Policy) { p.Accounts[1].Vhosts[0].Aliases = []string{"*.example.com"} },
+			[]string{
+				`accounts[1].vhosts[0].aliases[0]: alias "*.example.com" covers the alias "www.example.com" of account "site1" at accounts[0].vhosts[0].aliases[0]: Apache gives a request to the first vhost that matches, so this vhost could take that account's requests; a wildcard may cover only its own account's names`,
+				`accounts[1].vhosts[0].aliases[0]: alias "*.example.com" covers the alias "*.shop.example.com" of account "site1" at accounts[0].vhosts[0].aliases[1]: Apache gives a request to the first vhost that matches, so this vhost could take that account's requests; a wildcard may cover only its own account's names`}},
+		{"wildcard and the name it is based on", func(p *Policy) { p.Accounts[1].Vhosts[0].ServerName = "shop.example.com" }, nil},
+		{"wildcard over names of its own account", func(p *Policy) {
+			p.Accounts[0].Vhosts = append(p.Accounts[0].Vhosts, Vhost{ServerName: "a.shop.example.com", Aliases: []string{"*.b.shop.example.com"}, Docroot: "/var/www/html"})
+		}, nil},
+		{"wildcard over a name with the same ending only", func(p *Policy) { p.Accounts[1].Vhosts[0].ServerName = "myshop.example.com" }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := validPolicy()
