@@ -1,23 +1,23 @@
 package apply
 
 import (
-	"bytes"
 	"fmt"
 	"github.com/phpguard/phpguard/internal/testenv"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/phpguard/phpguard/policy"
 )
+
+// inMountNS runs the calling top-level test again in a new, private
+// mount namespace (see testenv.InMountNS).
+func inMountNS(t *testing.T) bool { return testenv.InMountNS(t, nsEnv) }
 
 // nsEnv marks a test binary re-executed in its own mount namespace.
 const nsEnv = "PHPGUARD_APPLY_MOUNT_NS"
@@ -32,35 +32,6 @@ var (
 	requireRoot = testenv.RequireRoot
 	requireTool = testenv.RequireTool
 )
-
-// inMountNS runs the calling top-level test again in a new, private mount
-// namespace. It returns true in the re-executed test, which then runs its
-// body, and false in the caller, which returns.
-func inMountNS(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(nsEnv) == "1" {
-		return true
-	}
-	requireRoot(t)
-	args := []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.count=1", "-test.v"}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), nsEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: unix.CLONE_NEWNS}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("in a new mount namespace: %v\n%s", err, out)
-	}
-	if !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		if bytes.Contains(out, []byte("--- SKIP: "+t.Name())) {
-			t.Skipf("skipped in the mount namespace:\n%s", out)
-		}
-		t.Fatalf("the test did not run in the mount namespace:\n%s", out)
-	}
-	if testing.Verbose() {
-		t.Logf("in a new mount namespace:\n%s", out)
-	}
-	return false
-}
 
 // unmountAllUnder detaches every mount under dir, deepest first, so that
 // t.TempDir's cleanup does not walk into a mounted root.

@@ -1,20 +1,20 @@
 package rootfs
 
 import (
-	"bytes"
 	"github.com/phpguard/phpguard/internal/testenv"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/phpguard/phpguard/policy"
 )
+
+// inMountNS runs the calling top-level test again in a new, private
+// mount namespace (see testenv.InMountNS).
+func inMountNS(t *testing.T) bool { return testenv.InMountNS(t, nsEnv) }
 
 // nsEnv marks a test binary re-executed in its own mount namespace.
 const nsEnv = "PHPGUARD_ROOTFS_MOUNT_NS"
@@ -34,38 +34,6 @@ func requireNewAPI(t testing.TB) {
 	if !probeKernelAPI().lowerdirPlus {
 		skipOrFail(t, "kernel lacks overlayfs lowerdir+ (Linux 6.8)")
 	}
-}
-
-// inMountNS runs the calling top-level test again in a new, private mount
-// namespace and reports its result. It returns true in that re-executed
-// test, which then runs its body; false in the caller, which returns.
-func inMountNS(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(nsEnv) == "1" {
-		return true
-	}
-	requireRoot(t)
-	args := []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.count=1", "-test.v"}
-	if testing.Short() {
-		args = append(args, "-test.short")
-	}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), nsEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: unix.CLONE_NEWNS}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("in a new mount namespace: %v\n%s", err, out)
-	}
-	if !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		if bytes.Contains(out, []byte("--- SKIP: "+t.Name())) {
-			t.Skipf("skipped in the mount namespace:\n%s", out)
-		}
-		t.Fatalf("the test did not run in the mount namespace:\n%s", out)
-	}
-	if testing.Verbose() {
-		t.Logf("in a new mount namespace:\n%s", out)
-	}
-	return false
 }
 
 // fixture is a host tree under a temporary directory: layers, accounts.
